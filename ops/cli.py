@@ -17,6 +17,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ops.commands.db",  # db init
     "ops.commands.simulate",  # simulate
     "ops.commands.tail",  # tail TOPIC
+    "ops.commands.worker",  # worker
+    "ops.commands.edge",  # edge (the websocket edge)
+    "ops.commands.users",  # users token EMAIL, users revoke
 )
 
 

@@ -1,0 +1,51 @@
+"""The Faust application and the topics it reads and writes.
+
+Pipeline (one invoice, from Debezium to a dashboard):
+
+    chinook.public.invoice / invoice_line --(stream.routing)--> pulse.invoice-changes   keyed by invoice id
+    pulse.invoice-changes --(stream.invoices: row state)-->     pulse.day-contributions keyed by day
+                                                          -->   pulse.invoice-facts     keyed "latest"
+    pulse.day-contributions --(stream.days: sales of a day)-->  chinook.deltas.in       keyed by channel
+    pulse.invoice-facts --(stream.latest: newest invoices)-->   chinook.deltas.in
+    chinook.public.users --(stream.routing)--> pulse.user-changes --(stream.users)--> chinook.deltas.in
+    chinook.deltas.in --(stream.sequencer: seq per channel)-->  chinook.deltas --> api (websocket edge)
+"""
+
+from __future__ import annotations
+
+import faust
+
+from schemas.settings import get_settings
+
+settings = get_settings()
+
+app = faust.App(
+    settings.worker_id,
+    broker=f"kafka://{settings.kafka_bootstrap}",
+    store="memory://",  # state is rebuilt from changelog topics at start-up
+    topic_partitions=settings.topic_partitions,
+    topic_replication_factor=1,
+    processing_guarantee="at_least_once",  # exactness comes from absolute, versioned state (docs/exactness.md)
+    consumer_auto_offset_reset="earliest",
+    web_port=settings.worker_web_port,
+    web_bind="127.0.0.1",
+    web_host="127.0.0.1",
+    producer_linger_ms=1,
+    broker_commit_interval=0.5,
+    stream_wait_empty=False,
+    table_cleanup_interval=3600.0,
+)
+
+RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+
+cdc_invoices = app.topic(settings.cdc_topic("invoice"), settings.cdc_topic("invoice_line"), **RAW)
+cdc_users = app.topic(settings.cdc_topic("users"), **RAW)
+
+invoice_changes = app.topic(f"{settings.worker_id}.invoice-changes", internal=True, **RAW)
+day_contributions = app.topic(f"{settings.worker_id}.day-contributions", internal=True, **RAW)
+invoice_facts = app.topic(f"{settings.worker_id}.invoice-facts", internal=True, **RAW)
+user_changes = app.topic(f"{settings.worker_id}.user-changes", internal=True, **RAW)
+
+deltas_in = app.topic(settings.deltas_topic + ".in", **RAW)
+deltas = app.topic(settings.deltas_topic, **RAW)
+dlq = app.topic(settings.dlq_topic, **RAW)

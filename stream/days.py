@@ -1,0 +1,108 @@
+"""Stage 3a: the day owner keeps each invoice's latest contribution to a day and that day's sums.
+
+Facts are stored per (day, invoice) with the invoice's revision; a fact is applied only when its
+revision is newer. The sums (`tables.day_sales.DaySales`) live in memory and are rebuilt from the
+stored facts after every rebalance or restart, never changelogged themselves: they cannot drift.
+A timer publishes today's `SalesUpdated` and `PopularTracksUpdated` whenever they change.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+from faust.types import StreamT
+
+from schemas import jsonio
+from stream.app import app, day_contributions, settings
+from stream.ownership import owns, state_ready
+from stream.publish import SALES, TRACKS, LastPublished
+from stream.reference import reference, reference_ready
+from tables import views
+from tables.contributions import Contribution
+from tables.day_sales import DaySales
+from tables.windows import today
+
+log = logging.getLogger(__name__)
+
+day_facts = app.Table("day-facts", key_type=bytes, value_type=bytes)
+
+
+class DayCache:
+    """In-memory `DaySales` per day, derived from `day_facts`; dropped on every rebalance."""
+
+    def __init__(self) -> None:
+        self.days: dict[date, DaySales] = {}
+        self.valid = False
+
+    def invalidate(self) -> None:
+        self.days.clear()
+        self.valid = False
+
+    def ensure(self) -> dict[date, DaySales]:
+        if not self.valid:
+            self.days.clear()
+            for key, raw in day_facts.items():
+                day_text, invoice_id = bytes(key).decode().split("|")
+                fact = jsonio.loads(raw)
+                if fact["c"] is not None:
+                    self.apply(date.fromisoformat(day_text), int(invoice_id), Contribution.from_json(fact["c"]))
+            self.valid = True
+            log.info("day sums rebuilt from stored facts: %d days", len(self.days))
+        return self.days
+
+    def apply(self, day: date, invoice_id: int, contribution: Contribution | None) -> None:
+        sales = self.days.get(day)
+        if sales is None:
+            sales = self.days[day] = DaySales(day)
+        sales.apply(invoice_id, contribution)
+
+
+cache = DayCache()
+published = LastPublished()
+
+
+@app.on_partitions_revoked.connect
+async def _on_revoked(app_: Any, revoked: Any, **kwargs: Any) -> None:
+    cache.invalidate()
+    published.forget()
+
+
+@app.on_partitions_assigned.connect
+async def _on_assigned(app_: Any, assigned: Any, **kwargs: Any) -> None:
+    cache.invalidate()
+    published.forget()
+
+
+def apply_fact(msg: dict[str, Any]) -> bool:
+    """Store a contribution fact if it is newer than the stored one; update the sums. False if stale."""
+    key = f"{msg['day']}|{msg['id']}".encode()
+    stored = day_facts.get(key)
+    if stored is not None and jsonio.loads(stored)["rev"] >= msg["rev"]:
+        return False
+    day_facts[key] = jsonio.dumps({"rev": msg["rev"], "c": msg["c"]})
+    if cache.valid:
+        c = None if msg["c"] is None else Contribution.from_json(msg["c"])
+        cache.apply(date.fromisoformat(msg["day"]), int(msg["id"]), c)
+    return True
+
+
+@app.agent(day_contributions)
+async def own_days(stream: StreamT[bytes]) -> None:
+    async for value in stream:
+        apply_fact(jsonio.loads(value))
+
+
+@app.timer(interval=settings.publish_interval)
+async def publish_today() -> None:
+    if not state_ready() or not reference_ready.is_set():
+        return
+    day = today(settings.pulse_timezone)
+    if not owns(day_contributions, day.isoformat().encode()):
+        return
+    sales = cache.ensure().get(day)
+    await published.publish_if_changed(SALES, "SalesUpdated", views.sales_updated(day, sales, reference))
+    await published.publish_if_changed(
+        TRACKS, "PopularTracksUpdated", views.popular_tracks_updated(day, sales, reference)
+    )

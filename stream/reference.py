@@ -1,0 +1,83 @@
+"""Reference data (customers, tracks, albums, artists, genres) from their change topics.
+
+Every worker keeps a full copy in memory, read by its own group-less consumer from the start of
+each topic; `reference_ready` is set once the copy has caught up with the topics' ends at start-up.
+Reference rows are never read from SQL at run time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from schemas.debezium import DebeziumParser
+from schemas.events import ChangeEvent, Op
+from schemas.kafka_meta import partitions_of
+from stream.app import app, settings
+from tables.reference import ReferenceData
+
+log = logging.getLogger(__name__)
+
+REFERENCE_TABLES = ("customer", "track", "album", "artist", "genre")
+
+reference = ReferenceData()
+reference_ready = asyncio.Event()
+_parser = DebeziumParser()
+
+
+def apply(topic: str, key: bytes | None, value: bytes | None) -> None:
+    result = _parser.parse(key, value, topic)
+    if isinstance(result, ChangeEvent):
+        reference.put(result.record, deleted=result.op == Op.DELETE)
+    # tombstones, skips and failures change nothing here; the DLQ is fed by the owning agents
+
+
+async def _assign_all(consumer: AIOKafkaConsumer, topics: list[str]) -> list[TopicPartition]:
+    partitions: list[TopicPartition] = []
+    for topic in topics:
+        try:
+            found = await partitions_of(consumer, topic, timeout_s=120)
+        except LookupError as exc:
+            raise RuntimeError(f"{exc}: is Debezium running?") from exc
+        partitions += [TopicPartition(topic, p) for p in found]
+    consumer.assign(partitions)
+    await consumer.seek_to_beginning(*partitions)
+    return partitions
+
+
+@app.task
+async def follow_reference_data() -> None:
+    topics = [settings.cdc_topic(t) for t in REFERENCE_TABLES]
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
+        fetch_max_wait_ms=100,
+    )
+    await consumer.start()
+    try:
+        partitions = await _assign_all(consumer, topics)
+        ends = await consumer.end_offsets(partitions)
+        pending = {tp for tp, end in ends.items() if end > 0}
+        while True:
+            batch = await consumer.getmany(timeout_ms=200, max_records=5000)
+            for tp, records in batch.items():
+                for record in records:
+                    apply(tp.topic, record.key, record.value)
+            if pending:
+                pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
+                if not pending:
+                    log.info(
+                        "reference data ready: %d customers, %d tracks, %d albums, %d artists, %d genres",
+                        len(reference.customers),
+                        len(reference.tracks),
+                        len(reference.albums),
+                        len(reference.artists),
+                        len(reference.genres),
+                    )
+            if not pending and not reference_ready.is_set():
+                reference_ready.set()
+    finally:
+        await consumer.stop()

@@ -1,0 +1,23 @@
+"""Run the worker: every agent, table and timer of the pipeline in one Faust worker process."""
+
+from __future__ import annotations
+
+import asyncio
+
+import faust
+
+from schemas.settings import get_settings
+from stream.topics import ensure_topics
+
+
+def run_worker(web_port: int | None = None, loglevel: str = "INFO") -> int:
+    settings = get_settings()
+    asyncio.run(ensure_topics(settings))
+    from stream import days, invoices, latest, reference, routing, sequencer, users  # noqa: F401  (register agents)
+    from stream.app import app
+
+    if web_port is not None:
+        app.conf.web_port = web_port
+    worker = faust.Worker(app, loglevel=loglevel)
+    worker.execute_from_commandline()
+    return 0

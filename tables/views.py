@@ -1,0 +1,87 @@
+"""The `data` of each delta: the new absolute state of what it describes, money as strings."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from tables.active_users import WINDOW, ActiveUsers
+from tables.contributions import ZERO
+from tables.day_sales import DaySales
+from tables.latest import InvoiceFact, LatestInvoices
+from tables.reference import ReferenceData
+
+TOP_TRACKS = 10
+LATEST_INVOICES = 10
+
+
+def money(value: Decimal) -> str:
+    """Two decimal places, as a string: Decimal end to end, never float."""
+    return str(value.quantize(Decimal("0.01")))
+
+
+def iso(instant: datetime) -> str:
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def sales_updated(day: date, sales: DaySales | None, ref: ReferenceData) -> dict[str, Any]:
+    if sales is None:
+        sales = DaySales(day)
+    by_genre: defaultdict[str, Decimal] = defaultdict(lambda: ZERO)
+    for track_id, sale in sales.by_track.items():
+        by_genre[ref.genre_of_track(track_id)] += sale.revenue
+    return {
+        "date": day.isoformat(),
+        "total": money(sales.sums.total),
+        "invoice_count": sales.sums.invoice_count,
+        "hourly": [money(h.total) for h in sales.hourly()],
+        "by_country": {k: money(v.total) for k, v in sorted(sales.by_country.items())},
+        "by_genre": {k: money(v) for k, v in sorted(by_genre.items()) if v != 0},
+    }
+
+
+def top_tracks(sales: DaySales | None, n: int = TOP_TRACKS) -> list[tuple[int, int, Decimal]]:
+    """(track_id, units, revenue) of the n best sellers by units; ties by track_id ascending."""
+    if sales is None:
+        return []
+    ranked = sorted(sales.by_track.items(), key=lambda item: (-item[1].units, item[0]))
+    return [(t, s.units, s.revenue) for t, s in ranked[:n] if s.units > 0]
+
+
+def popular_tracks_updated(day: date, sales: DaySales | None, ref: ReferenceData) -> dict[str, Any]:
+    return {
+        "date": day.isoformat(),
+        "top": [
+            {
+                "track_id": track_id,
+                "name": ref.track_name(track_id),
+                "artist": ref.artist_of_track(track_id),
+                "units": units,
+                "revenue": money(revenue),
+            }
+            for track_id, units, revenue in top_tracks(sales)
+        ],
+    }
+
+
+def invoice_summary(fact: InvoiceFact, ref: ReferenceData) -> dict[str, Any]:
+    return {
+        "id": fact.invoice_id,
+        "total": money(fact.total),
+        "customer_name": ref.customer_name(fact.customer_id),
+        "created_at": iso(fact.invoice_date),
+    }
+
+
+def invoice_event(fact: InvoiceFact, latest: LatestInvoices, ref: ReferenceData) -> dict[str, Any]:
+    data = invoice_summary(fact, ref)
+    data["latest"] = [invoice_summary(f, ref) for f in latest.newest(LATEST_INVOICES)]
+    return data
+
+
+def active_users_updated(users: ActiveUsers, now: datetime) -> dict[str, Any]:
+    return {"count": users.count(now), "window_seconds": int(WINDOW.total_seconds()), "as_of": iso(now)}
