@@ -8,6 +8,7 @@ BIN := $(VENV)/bin
 CLI := $(BIN)/chinook-pulse
 VENV_STAMP := $(VENV)/.installed-stamp
 JARS_STAMP := .cache/jars/.installed-stamp
+JS_STAMP := tests/js/node_modules/.installed-stamp
 
 .PHONY: up down status test test-unit lint typecheck check bench install jars clean-state help
 
@@ -39,7 +40,12 @@ down:
 status: $(VENV_STAMP)
 	$(CLI) status
 
-test: install
+$(JS_STAMP): tests/js/package.json tests/js/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js 20 with npm (the tests drive the edge with pusher-js)"; exit 1; }
+	npm ci --prefix tests/js --no-audit --no-fund
+	@touch $@
+
+test: install $(JS_STAMP)
 	bash scripts/test.sh
 
 test-unit: $(VENV_STAMP)
