@@ -1,0 +1,110 @@
+"""The edge's Starlette application: websocket, auth, HTTP API, metrics and health routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route, WebSocketRoute
+
+from api import auth, http_api, websocket
+from api.config import EdgeSettings
+from api.delivery import DeltaConsumer
+from api.state import Edge
+from api.tokens import SqlTokenStore, TokenStore
+from api.triggers import KafkaTriggerSink, TriggerSink
+from schemas.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+async def metrics(request: Request) -> PlainTextResponse:
+    edge: Edge = request.app.state.edge
+    return PlainTextResponse(edge.metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+async def healthz(request: Request) -> JSONResponse:
+    edge: Edge = request.app.state.edge
+    return JSONResponse(
+        {
+            "status": "ok",
+            "history_ready": edge.ready.is_set(),
+            "consumer": edge.consumer_state,
+            "connections": len(edge.connections),
+        }
+    )
+
+
+async def readyz(request: Request) -> JSONResponse:
+    edge: Edge = request.app.state.edge
+    ready = edge.ready.is_set()
+    return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+
+
+def create_app(
+    settings: Settings | None = None,
+    config: EdgeSettings | None = None,
+    *,
+    tokens: TokenStore | None = None,
+    sink: TriggerSink | None = None,
+) -> Starlette:
+    """Build the edge; defaults read the environment and use PostgreSQL and Kafka."""
+    settings = settings or get_settings()
+    config = config or EdgeSettings()
+    edge = Edge(
+        settings=settings,
+        config=config,
+        tokens=tokens or SqlTokenStore(settings.sqlalchemy_url),
+        sink=sink or KafkaTriggerSink(settings.kafka_bootstrap, config.triggers_topic),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task: asyncio.Task[None] | None = None
+        if config.consume:
+            task = asyncio.create_task(DeltaConsumer(edge).run(), name="deltas-consumer")
+        else:
+            edge.ready.set()
+        try:
+            yield
+        finally:
+            for conn in list(edge.connections.values()):
+                conn.close(4200, "Edge shutting down: reconnect")
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            close = getattr(edge.sink, "close", None)
+            if close is not None:
+                await close()
+            dispose = getattr(edge.tokens, "close", None)
+            if dispose is not None:
+                dispose()
+
+    app = Starlette(
+        routes=[
+            WebSocketRoute("/app/{key}", websocket.endpoint),
+            Route("/broadcasting/auth", auth.broadcasting_auth, methods=["POST"]),
+            Route("/apps/{app_id}/events", http_api.trigger_event, methods=["POST"]),
+            Route("/apps/{app_id}/batch_events", http_api.trigger_batch, methods=["POST"]),
+            Route("/apps/{app_id}/channels", http_api.list_channels, methods=["GET"]),
+            Route("/apps/{app_id}/channels/{channel}", http_api.channel_info, methods=["GET"]),
+            Route("/apps/{app_id}/channels/{channel}/users", http_api.channel_users, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.edge = edge
+    return app
+
+
+def app_from_env() -> Starlette:
+    """Factory for ``uvicorn --factory api.app:app_from_env``."""
+    return create_app()

@@ -1,0 +1,84 @@
+"""Settings of the websocket edge that `schemas.settings.Settings` does not (yet) hold.
+
+Read from the environment with the prefix ``EDGE_`` (and `.env`). Every default here is a
+DEVELOPMENT default. Lists accept JSON (``["a","b"]``) or comma-separated text (``a,b``).
+The Pusher app id/key/secret, host and port come from `schemas.settings` (``PUSHER_*``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _split_list(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+class EdgeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EDGE_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # -- who may connect ---------------------------------------------------------------
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default=["localhost", "127.0.0.1", "chinook-admin.test"],
+        description=(
+            "DEV DEFAULT. Browser origins allowed to open a websocket: '*' (any), a host ('localhost', any "
+            "port), 'host:port', a full origin ('https://admin.example.com') or '*.example.com'. A request "
+            "without an Origin header (not a browser) is allowed."
+        ),
+    )
+    max_connections: int = Field(default=10_000, description="Open websockets per edge process (4100 beyond).")
+    max_message_bytes: int = Field(default=10_240, description="Largest client frame handled (bytes).")
+
+    # -- liveness ----------------------------------------------------------------------
+    activity_timeout: int = Field(default=120, description="Seconds, told to clients in the handshake.")
+    pong_timeout: float = Field(default=30.0, description="Seconds to answer our pusher:ping (4201 after).")
+    close_timeout: float = Field(default=10.0, description="Seconds to wait for a close frame to be written.")
+
+    # -- per-connection limits -------------------------------------------------------------
+    send_queue_max: int = Field(default=1_000, description="Frames queued per connection (4200 beyond).")
+    message_rate: float = Field(default=50.0, description="Client frames per second per connection (4301).")
+    message_burst: int = Field(default=100)
+    client_event_rate: float = Field(default=10.0, description="client-* events per second per connection.")
+    client_event_burst: int = Field(default=10)
+    client_events_channels: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description=(
+            "fnmatch patterns of private-/presence- channels on which client-* events are allowed; empty "
+            "disables client events (as laravel-websockets' enable_client_messages=false)."
+        ),
+    )
+    presence_max_members: int = Field(default=100)
+
+    # -- history, resume, delivery ---------------------------------------------------------
+    consume: bool = Field(default=True, description="Consume the deltas topic (off only in unit tests).")
+    history_size: int = Field(default=1_000, description="Events kept per channel for resume.")
+    history_max_channels: int = Field(default=10_000, description="Channels with history (LRU beyond).")
+    refill_records_per_partition: int = Field(
+        default=100_000, description="Records read back from each deltas partition when an edge starts."
+    )
+    ready_wait: float = Field(
+        default=5.0, description="Seconds a subscribe waits for the history refill before going ahead."
+    )
+    triggers_topic: str = Field(default="chinook.deltas.in", description="Where HTTP-API triggers go.")
+
+    # -- HTTP API -------------------------------------------------------------------------
+    http_max_body_bytes: int = Field(default=262_144)
+    http_max_event_bytes: int = Field(default=10_240, description="Pusher's 10 KB limit on event data.")
+    http_max_channels: int = Field(default=100)
+    http_max_batch: int = Field(default=10)
+    http_timestamp_skew: int = Field(default=600, description="Seconds auth_timestamp may be off.")
+
+    @field_validator("allowed_origins", "client_events_channels", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return _split_list(value)

@@ -1,0 +1,77 @@
+"""Prometheus text exposition of the edge's counters and gauges (no client library needed)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _labels(labels: tuple[tuple[str, str], ...]) -> str:
+    if not labels:
+        return ""
+    return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in labels) + "}"
+
+
+Sample = tuple[tuple[tuple[str, str], ...], float]
+
+
+class Metrics:
+    """Counters the edge increments, plus gauges collected at scrape time."""
+
+    HELP: dict[str, tuple[str, str]] = {
+        "edge_connections": ("gauge", "Open websocket connections."),
+        "edge_connections_total": ("counter", "Websocket connections accepted."),
+        "edge_connections_refused_total": ("counter", "Websocket connections refused, by reason."),
+        "edge_subscriptions": ("gauge", "Subscriptions per channel on this edge."),
+        "edge_messages_in_total": ("counter", "Frames received from clients."),
+        "edge_messages_out_total": ("counter", "Frames written to clients."),
+        "edge_drops_total": ("counter", "Frames not delivered, by reason."),
+        "edge_slow_consumers_closed_total": ("counter", "Connections closed with 4200 (send queue full)."),
+        "edge_errors_total": ("counter", "pusher:error frames sent, by code."),
+        "edge_deltas_consumed_total": ("counter", "Records consumed from the deltas topic."),
+        "edge_deltas_invalid_total": ("counter", "Deltas records that could not be decoded."),
+        "edge_deltas_duplicate_total": ("counter", "Deltas records with an already-seen seq."),
+        "edge_consumer_lag": ("gauge", "Records behind the high watermark, per partition."),
+        "edge_history_ready": ("gauge", "1 once the history refill has caught up."),
+        "edge_http_requests_total": ("counter", "Pusher HTTP API requests, by endpoint and status."),
+        "edge_auth_requests_total": ("counter", "Channel authorization requests, by status."),
+    }
+
+    def __init__(self) -> None:
+        self._counters: dict[str, dict[tuple[tuple[str, str], ...], float]] = defaultdict(dict)
+        self._collectors: list[Callable[[], Iterable[tuple[str, Sample]]]] = []
+
+    def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
+        key = tuple(sorted(labels.items()))
+        series = self._counters[name]
+        series[key] = series.get(key, 0.0) + amount
+
+    def set(self, name: str, value: float, **labels: str) -> None:
+        self._counters[name][tuple(sorted(labels.items()))] = value
+
+    def value(self, name: str, **labels: str) -> float:
+        return self._counters.get(name, {}).get(tuple(sorted(labels.items())), 0.0)
+
+    def add_collector(self, collector: Callable[[], Iterable[tuple[str, Sample]]]) -> None:
+        self._collectors.append(collector)
+
+    def render(self) -> str:
+        series: dict[str, dict[tuple[tuple[str, str], ...], float]] = defaultdict(dict)
+        for name, values in self._counters.items():
+            series[name].update(values)
+        for collector in self._collectors:
+            for name, (labels, value) in collector():
+                series[name][labels] = value
+        lines: list[str] = []
+        for name in sorted(set(series) | set(self.HELP)):
+            kind, text = self.HELP.get(name, ("untyped", name))
+            lines.append(f"# HELP {name} {text}")
+            lines.append(f"# TYPE {name} {kind}")
+            for labels, value in sorted(series.get(name, {}).items()):
+                number = int(value) if float(value).is_integer() else value
+                lines.append(f"{name}{_labels(labels)} {number}")
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,29 @@
+"""Who may subscribe to which private and presence channel (the seed's `routes/channels.php`)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from api.tokens import User
+
+_ADMIN = re.compile(r"^(?:private|presence)-admin\.[A-Za-z0-9_\-=@,.;]+$")
+_USER = re.compile(r"^(?:private|presence)-user\.(\d+)$")
+#: A presence channel every signed-in user may join: who is looking at the dashboards.
+_DASHBOARD = re.compile(r"^presence-dashboard(?:\.[A-Za-z0-9_\-=@,.;]+)?$")
+
+
+def may_subscribe(user: User, channel: str) -> bool:
+    """Default deny: ``*-admin.*`` for admins, ``*-user.{id}`` for that user, ``presence-dashboard*``
+    for everybody signed in; public channels need no authorization (so none is given)."""
+    if _ADMIN.match(channel):
+        return user.role == "admin"
+    match = _USER.match(channel)
+    if match:
+        return int(match.group(1)) == user.id
+    return bool(_DASHBOARD.match(channel))
+
+
+def presence_member(user: User) -> dict[str, Any]:
+    """The ``channel_data`` of a presence subscription; only the name is shown to other members."""
+    return {"user_id": str(user.id), "user_info": {"name": user.name}}

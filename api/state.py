@@ -1,0 +1,50 @@
+"""Everything one edge process holds: settings, connections, channels, history, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from api.channels import ChannelRegistry
+from api.config import EdgeSettings
+from api.connection import Connection
+from api.history import Delta, HistoryStore
+from api.metrics import Metrics, Sample
+from api.tokens import TokenStore
+from api.triggers import TriggerSink
+from schemas.settings import Settings
+
+
+@dataclass(eq=False)
+class Edge:
+    settings: Settings
+    config: EdgeSettings
+    tokens: TokenStore
+    sink: TriggerSink
+    metrics: Metrics = field(default_factory=Metrics)
+    registry: ChannelRegistry = field(default_factory=ChannelRegistry)
+    connections: dict[str, Connection] = field(default_factory=dict)
+    consumer_state: str = "stopped"
+
+    def __post_init__(self) -> None:
+        self.history = HistoryStore(self.config.history_size, self.config.history_max_channels)
+        self.ready = asyncio.Event()
+        self.metrics.add_collector(self._collect)
+
+    def apply(self, delta: Delta) -> int:
+        """Record a delta and queue its frame to this edge's subscribers; the number queued.
+
+        Runs without awaiting anything, so a subscribe (which also never awaits between joining the
+        channel and queueing its replay) sees each delta either in its replay or live, never both.
+        """
+        if not self.history.append(delta):
+            self.metrics.inc("edge_deltas_duplicate_total")
+            return 0
+        return self.registry.publish(delta.channel, delta.frame, exclude=delta.exclude_socket_id)
+
+    def _collect(self) -> Iterable[tuple[str, Sample]]:
+        yield "edge_connections", ((), float(len(self.connections)))
+        yield "edge_history_ready", ((), 1.0 if self.ready.is_set() else 0.0)
+        for name, count in self.registry.subscription_counts().items():
+            yield "edge_subscriptions", ((("channel", name),), float(count))

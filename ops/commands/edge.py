@@ -1,0 +1,41 @@
+"""`chinook-pulse edge`: the Pusher-compatible websocket edge (uvicorn on PUSHER_HOST:PUSHER_PORT)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from schemas.settings import get_settings
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "edge", help="run the websocket edge (Pusher protocol 7, /broadcasting/auth, HTTP API)"
+    )
+    parser.add_argument("--host", help="listen address (default PUSHER_HOST)")
+    parser.add_argument("--port", type=int, help="listen port (default PUSHER_PORT)")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    parser.set_defaults(func=run_edge)
+
+
+def run_edge(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.config import EdgeSettings
+
+    settings = get_settings()
+    config = EdgeSettings()
+    uvicorn.run(
+        "api.app:app_from_env",
+        factory=True,
+        host=args.host or settings.pusher_host,
+        port=args.port or settings.pusher_port,
+        log_level=args.log_level,
+        lifespan="on",
+        # A hard cap well above EDGE_MAX_MESSAGE_BYTES: the edge answers frames between the two with
+        # a pusher:error; beyond this the websocket layer closes with 1009.
+        ws_max_size=max(4 * config.max_message_bytes, 65_536),
+        timeout_graceful_shutdown=5,
+        server_header=False,
+    )
+    return 0
