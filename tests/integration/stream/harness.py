@@ -1,0 +1,248 @@
+"""Run real worker processes and compare what they hold with SQL on the source (the oracle)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from sqlalchemy import Engine, text
+
+from schemas.kafka_meta import partitions_of
+from schemas.settings import PROJECT_ROOT, Settings
+from tables import oracle
+from tables.windows import today
+
+CLI = str(Path(sys.executable).parent / "chinook-pulse")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Isolation:
+    """Names that keep one test's worker state and deltas apart from every other run."""
+
+    worker_id: str = field(default_factory=lambda: f"it-{uuid.uuid4().hex[:10]}")
+
+    @property
+    def deltas_topic(self) -> str:
+        return f"{self.worker_id}.deltas"
+
+    @property
+    def dlq_topic(self) -> str:
+        return f"{self.worker_id}.dlq"
+
+    def env(self) -> dict[str, str]:
+        return {"WORKER_ID": self.worker_id, "DELTAS_TOPIC": self.deltas_topic, "DLQ_TOPIC": self.dlq_topic}
+
+
+class Worker:
+    """One `chinook-pulse worker` process, logging to a file, killable at will."""
+
+    def __init__(self, isolation: Isolation, log_dir: Path, name: str) -> None:
+        self.isolation = isolation
+        self.port = free_port()
+        self.log_path = log_dir / f"{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Worker:
+        env = {**os.environ, **self.isolation.env(), "WORKER_WEB_PORT": str(self.port)}
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [CLI, "worker", "--web-port", str(self.port), "--loglevel", "WARNING"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def get(self, path: str) -> httpx.Response | None:
+        try:
+            return httpx.get(self.url + path, timeout=5)
+        except httpx.HTTPError:
+            return None
+
+
+def wait_ready(workers: Iterable[Worker], timeout_s: float = 120) -> None:
+    """Every worker answers its web view (state restored), or fail with its log."""
+    deadline = time.monotonic() + timeout_s
+    for w in workers:
+        while True:
+            if not w.alive():
+                raise AssertionError(f"worker died at start-up:\n{w.log_tail()}")
+            r = w.get("/pulse/days/")
+            if r is not None and r.status_code == 200:
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"worker not ready after {timeout_s:.0f}s:\n{w.log_tail()}")
+            time.sleep(0.5)
+
+
+# -- reading what the workers published ------------------------------------------------
+
+
+def read_topic(settings: Settings, topic: str, timeout_s: float = 60) -> list[dict[str, Any]]:
+    """Every record of a topic (values JSON-decoded), in partition then offset order."""
+
+    async def run() -> list[dict[str, Any]]:
+        consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            tps = [TopicPartition(topic, p) for p in await partitions_of(consumer, topic, timeout_s)]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            ends = await consumer.end_offsets(tps)
+            out: list[dict[str, Any]] = []
+            deadline = time.monotonic() + timeout_s
+            while any([await consumer.position(tp) < ends[tp] for tp in tps]):
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"reading {topic} took longer than {timeout_s}s")
+                for _tp, records in (await consumer.getmany(timeout_ms=1000)).items():
+                    out += [json.loads(r.value) for r in records if r.value is not None]
+            return out
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(run())
+
+
+# -- the oracle comparison ------------------------------------------------------------
+
+
+def source_days(engine: Engine, tz: str) -> list[date]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT DISTINCT ((invoice_date AT TIME ZONE 'UTC') AT TIME ZONE :tz)::date FROM invoice ORDER BY 1"
+            ),
+            {"tz": tz},
+        )
+        return [r[0] for r in rows]
+
+
+def owner_answer(workers: list[Worker], path: str) -> dict[str, Any] | None:
+    for w in workers:
+        r = w.get(path)
+        if r is not None and r.status_code == 200:
+            return dict(r.json())
+    return None
+
+
+def differences(engine: Engine, settings: Settings, workers: list[Worker], deltas: list[dict[str, Any]]) -> list[str]:
+    """Everything the live tables and the last deltas disagree with SQL on (empty: exact)."""
+    tz = settings.pulse_timezone
+    problems: list[str] = []
+    with engine.connect() as conn:
+        for day in sorted(set(source_days(engine, tz)) | {today(tz)}):
+            got = owner_answer(workers, f"/pulse/days/{day.isoformat()}/")
+            if got is None:
+                problems.append(f"{day}: no worker answered")
+                continue
+            if got["sales"] != oracle.sales_of_day(conn, day, tz):
+                problems.append(f"{day}: sales {got['sales']} != SQL {oracle.sales_of_day(conn, day, tz)}")
+            if got["tracks"] != oracle.popular_tracks(conn, day, tz):
+                problems.append(f"{day}: tracks {got['tracks']} != SQL {oracle.popular_tracks(conn, day, tz)}")
+        expected_latest = oracle.latest_invoices(conn)
+        latest = owner_answer(workers, "/pulse/latest/")
+        if latest is None or latest["latest"] != expected_latest:
+            problems.append(f"latest table {latest} != SQL {expected_latest}")
+
+        last: dict[tuple[str, str], dict[str, Any]] = {}
+        newest_invoices: dict[str, Any] | None = None
+        for d in deltas:
+            last[(d["channel"], d["event"])] = d
+            if d["channel"] == "private-admin.invoices" and (newest_invoices is None or d["seq"] > newest_invoices["seq"]):
+                newest_invoices = d
+        day = today(tz)
+        sales = last.get(("private-admin.sales", "SalesUpdated"))
+        if sales is None or sales["data"] != oracle.sales_of_day(conn, day, tz):
+            problems.append(f"last SalesUpdated {sales and sales['data']} != SQL {oracle.sales_of_day(conn, day, tz)}")
+        tracks = last.get(("private-admin.tracks", "PopularTracksUpdated"))
+        if tracks is None or tracks["data"] != oracle.popular_tracks(conn, day, tz):
+            problems.append(f"last PopularTracksUpdated {tracks and tracks['data']} != SQL")
+        if newest_invoices is None or newest_invoices["data"]["latest"] != expected_latest:
+            problems.append(f"last invoices delta {newest_invoices} has not the SQL latest list {expected_latest}")
+        users = last.get(("private-admin.users", "ActiveUsersUpdated"))
+        if users is not None:
+            as_of = datetime.fromisoformat(users["data"]["as_of"].replace("Z", "+00:00"))
+            expected = oracle.active_users(conn, as_of)
+            if users["data"]["count"] != expected and (datetime.now(UTC) - as_of).total_seconds() > 2:
+                # the count is exact at as_of; a later change of the count would have been published
+                problems.append(f"last ActiveUsersUpdated {users['data']} != SQL count {expected} at as_of")
+        else:
+            problems.append("no ActiveUsersUpdated published")
+    return problems
+
+
+def seq_problems(deltas: list[dict[str, Any]]) -> list[str]:
+    """Per channel, seq must be 1, 2, 3, ... with no gap and no repeat."""
+    by_channel: dict[str, list[int]] = {}
+    for d in deltas:
+        by_channel.setdefault(d["channel"], []).append(d["seq"])
+    return [
+        f"{channel}: seqs not 1..{len(seqs)} (first break near {next(i for i, s in enumerate(seqs, 1) if s != i)})"
+        for channel, seqs in by_channel.items()
+        if seqs != list(range(1, len(seqs) + 1))
+    ]
+
+
+def assert_converges(
+    engine: Engine, settings: Settings, workers: list[Worker], isolation: Isolation, timeout_s: float = 180
+) -> list[dict[str, Any]]:
+    """Poll (bounded) until the workers' tables and last deltas equal SQL; fail with the differences."""
+    deadline = time.monotonic() + timeout_s
+    problems: list[str] = ["not checked yet"]
+    deltas: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        deltas = read_topic(settings, isolation.deltas_topic)
+        problems = differences(engine, settings, workers, deltas)
+        if not problems:
+            return deltas
+        time.sleep(2)
+    logs = "\n".join(f"--- {w.log_path.name}\n{w.log_tail(15)}" for w in workers)
+    raise AssertionError(f"not equal to SQL after {timeout_s:.0f}s:\n" + "\n".join(problems[:15]) + "\n" + logs)
