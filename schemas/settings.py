@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     publish_interval: float = Field(default=0.1, description="Seconds between checks for changed state to publish.")
 
     # -- websocket edge (the seed's variable names) ------------------------------------
-    pusher_app_id: str = Field(default="1001", description="DEV DEFAULT app id (digits: the pusher libraries require it).")
+    pusher_app_id: str = Field(default="1001", description="DEV DEFAULT app id (digits: pusher libraries need it).")
     pusher_app_key: str = Field(default="chinook-pulse-key", description="DEV DEFAULT app key.")
     pusher_app_secret: str = Field(
         default="dev-only-secret-change-me", description="DEV DEFAULT secret: set it in production."

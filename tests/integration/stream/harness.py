@@ -157,9 +157,7 @@ def read_topic(settings: Settings, topic: str, timeout_s: float = 60) -> list[di
 def source_days(engine: Engine, tz: str) -> list[date]:
     with engine.connect() as conn:
         rows = conn.execute(
-            text(
-                "SELECT DISTINCT ((invoice_date AT TIME ZONE 'UTC') AT TIME ZONE :tz)::date FROM invoice ORDER BY 1"
-            ),
+            text("SELECT DISTINCT ((invoice_date AT TIME ZONE 'UTC') AT TIME ZONE :tz)::date FROM invoice ORDER BY 1"),
             {"tz": tz},
         )
         return [r[0] for r in rows]
@@ -196,7 +194,8 @@ def differences(engine: Engine, settings: Settings, workers: list[Worker], delta
         newest_invoices: dict[str, Any] | None = None
         for d in deltas:
             last[(d["channel"], d["event"])] = d
-            if d["channel"] == "private-admin.invoices" and (newest_invoices is None or d["seq"] > newest_invoices["seq"]):
+            newer = newest_invoices is None or d["seq"] > newest_invoices["seq"]
+            if d["channel"] == "private-admin.invoices" and newer:
                 newest_invoices = d
         day = today(tz)
         sales = last.get(("private-admin.sales", "SalesUpdated"))
