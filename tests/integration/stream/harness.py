@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from jsonschema import Draft202012Validator
 from sqlalchemy import Engine, text
 
 from schemas.kafka_meta import partitions_of
@@ -230,6 +231,25 @@ def seq_problems(deltas: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+DELTA_SCHEMAS = PROJECT_ROOT / "docs" / "deltas"
+
+
+def contract_violations(deltas: list[dict[str, Any]]) -> list[str]:
+    """Every delta must validate against the JSON Schema of its event (docs/deltas/*.schema.json)."""
+    validators = {
+        p.name.removesuffix(".schema.json"): Draft202012Validator(json.loads(p.read_text()))
+        for p in DELTA_SCHEMAS.glob("*.schema.json")
+    }
+    problems = []
+    for d in deltas:
+        validator = validators.get(d.get("event", ""))
+        if validator is None:
+            problems.append(f"no schema for event {d.get('event')!r}")
+            continue
+        problems += [f"{d['event']} seq {d.get('seq')}: {e.message}" for e in validator.iter_errors(d)]
+    return problems
+
+
 def assert_converges(
     engine: Engine, settings: Settings, workers: list[Worker], isolation: Isolation, timeout_s: float = 180
 ) -> list[dict[str, Any]]:
@@ -241,6 +261,8 @@ def assert_converges(
         deltas = read_topic(settings, isolation.deltas_topic)
         problems = differences(engine, settings, workers, deltas)
         if not problems:
+            violations = contract_violations(deltas)
+            assert not violations, "deltas break the documented contract:\n" + "\n".join(violations[:10])
             return deltas
         time.sleep(2)
     logs = "\n".join(f"--- {w.log_path.name}\n{w.log_tail(15)}" for w in workers)
