@@ -7,6 +7,8 @@ until everything equals the oracle in `tables.oracle`.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import random
 import signal
 import subprocess
@@ -16,11 +18,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from sqlalchemy import Engine
 
 from ops.simulator import Simulator
+from schemas.dead_letter import decode_dead_letter
 from schemas.settings import Settings
-from tests.integration.stream.harness import CLI, Isolation, Worker, assert_converges, seq_problems, wait_ready
+from tests.integration.stream.harness import (
+    CLI,
+    Isolation,
+    Worker,
+    assert_converges,
+    read_topic,
+    seq_problems,
+    wait_ready,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -114,3 +126,36 @@ def test_two_workers_share_the_work_and_survive_one_dying(
     survivors = [first]
     deltas = assert_converges(engine, settings, survivors, isolation, timeout_s=240)
     assert not seq_problems(deltas), seq_problems(deltas)
+
+
+def test_a_poison_record_goes_to_the_dead_letter_topic_and_tables_stay_right(
+    engine: Engine, settings: Settings, isolation: Isolation, workers: list[Worker], tmp_path: Path
+) -> None:
+    poison_key = b'{"invoice_id": -1}'
+    poison_value = b'{"op": "c", "after": {"invoice_id": "not a number"'  # truncated JSON
+
+    async def produce() -> tuple[int, int]:
+        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+        await producer.start()
+        try:
+            meta = await producer.send_and_wait(settings.cdc_topic("invoice"), poison_value, key=poison_key)
+            return meta.partition, meta.offset
+        finally:
+            await producer.stop()
+
+    partition, offset = asyncio.run(produce())
+    workers.append(Worker(isolation, tmp_path, "w1").start())
+    wait_ready(workers)
+    join(run_traffic(engine, seed=15, count=120, rate=0))
+    deltas = assert_converges(engine, settings, workers, isolation)
+    assert not seq_problems(deltas)
+    assert workers[0].alive(), "the worker must carry on after a poison record"
+    letters = [decode_dead_letter(json.dumps(v).encode()) for v in read_topic(settings, isolation.dlq_topic)]
+    mine = [
+        x
+        for x in letters
+        if (x.source_topic, x.partition, x.offset) == (settings.cdc_topic("invoice"), partition, offset)
+    ]
+    assert len(mine) == 1, letters
+    assert mine[0].key == poison_key and mine[0].value == poison_value
+    assert mine[0].reason  # a human-readable reason
