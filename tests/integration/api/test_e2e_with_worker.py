@@ -1,30 +1,48 @@
-"""End-to-end with the worker (`chinook-pulse worker` and its sequencer). NOT COLLECTED YET.
+"""End to end: PostgreSQL -> Debezium -> a real worker (with its sequencer) -> real edges -> clients.
 
-Rename to `test_e2e_with_worker.py` once the worker's sequencer (chinook.deltas.in -> chinook.deltas)
-runs in `make test`; until then these tests cannot pass, and are left out of the run rather than
-skipped. They use the real `chinook.deltas` topic, and need postgres, kafka, connect and the worker up.
+Each test runs its own worker with isolated state and topics (see tests/integration/stream/harness.py);
+the edges consume that worker's deltas topic and send HTTP-API triggers to its `.in` topic.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pusher
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from schemas.settings import Settings
 from tables.models import customer, invoice
 from tests.integration.api.conftest import APP_ID, KEY, SECRET, EdgeFactory, NodeDriver, raw_client
+from tests.integration.stream.harness import Isolation, Worker, wait_ready
 
 pytestmark = pytest.mark.integration
 
 
-async def test_trigger_through_one_edge_reaches_subscribers_of_both(edges: EdgeFactory, settings: Settings) -> None:
-    a = await edges("a", topic=settings.deltas_topic, triggers_topic="chinook.deltas.in")
-    b = await edges("b", topic=settings.deltas_topic, triggers_topic="chinook.deltas.in")
+@pytest.fixture
+def isolation() -> Isolation:
+    return Isolation()
+
+
+@pytest.fixture
+def worker(isolation: Isolation, tmp_path: Path) -> Iterator[Worker]:
+    started = Worker(isolation, tmp_path, "worker").start()
+    try:
+        wait_ready([started])
+        yield started
+    finally:
+        started.stop()
+
+
+async def test_trigger_through_one_edge_reaches_subscribers_of_both(
+    edges: EdgeFactory, isolation: Isolation, worker: Worker
+) -> None:
+    a = await edges("a", topic=isolation.deltas_topic, triggers_topic=isolation.deltas_topic + ".in")
+    b = await edges("b", topic=isolation.deltas_topic, triggers_topic=isolation.deltas_topic + ".in")
     channel = f"public-e2e-{time.time_ns()}"
     async with raw_client(a) as on_a, raw_client(b) as on_b:
         await on_a.subscribe(channel)
@@ -45,9 +63,14 @@ def _values(data: Any) -> list[Any]:
 
 
 async def test_invoice_committed_in_postgresql_reaches_pusher_js(
-    edges: EdgeFactory, settings: Settings, engine: Engine, node: NodeDriver, tokens: dict[str, str]
+    edges: EdgeFactory,
+    isolation: Isolation,
+    worker: Worker,
+    engine: Engine,
+    node: NodeDriver,
+    tokens: dict[str, str],
 ) -> None:
-    edge = await edges("a", topic=settings.deltas_topic)
+    edge = await edges("a", topic=isolation.deltas_topic)
     await node.connect("admin", edge, tokens["admin"])
     await node.send(op="subscribe", client="admin", channel="private-admin.invoices")
     await node.expect(lambda r: r.get("type") == "subscribed", within=15, what="admin subscribed")
