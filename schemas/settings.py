@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     pulse_timezone: str = Field(default="UTC", description="Time zone of hour and day windows.")
     worker_id: str = Field(default="chinook-pulse", description="Faust app id / consumer group.")
     worker_web_port: int = Field(default=6066, description="Faust web port of the worker.")
+    pulse_retention_days: int | None = Field(
+        default=None, description="Days of state kept (older days are pruned); unset keeps every day."
+    )
     publish_interval: float = Field(default=0.1, description="Seconds between checks for changed state to publish.")
 
     # -- websocket edge (the seed's variable names) ------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 from faust.types import StreamT
 
 from schemas import jsonio
+from stream import retention
 from stream.app import app, day_contributions, settings
 from stream.ownership import owns, state_ready
 from stream.publish import SALES, TRACKS, LastPublished
@@ -27,6 +28,9 @@ from tables.windows import today
 log = logging.getLogger(__name__)
 
 day_facts = app.Table("day-facts", key_type=bytes, value_type=bytes)
+
+#: Days whose facts changed since the SQL sink (`stream.sink`) last drained this set.
+dirty_days: set[date] = set()
 
 
 class DayCache:
@@ -82,16 +86,37 @@ def apply_fact(msg: dict[str, Any]) -> bool:
     if stored is not None and jsonio.loads(stored)["rev"] >= msg["rev"]:
         return False
     day_facts[key] = jsonio.dumps({"rev": msg["rev"], "c": msg["c"]})
+    dirty_days.add(date.fromisoformat(msg["day"]))
     if cache.valid:
         c = None if msg["c"] is None else Contribution.from_json(msg["c"])
         cache.apply(date.fromisoformat(msg["day"]), int(msg["id"]), c)
     return True
 
 
+def prune(partition: int, first_kept: date) -> int:
+    """Delete this partition's facts of days before `first_kept` (see stream/retention.py)."""
+    keys = retention.keys_to_prune([bytes(k) for k in day_facts.keys()], partition, first_kept)
+    for key in keys:
+        del day_facts[key]
+    for day in [d for d in cache.days if d < first_kept]:
+        del cache.days[day]
+    if keys:
+        log.info("retention: pruned %d facts of days before %s in partition %d", len(keys), first_kept, partition)
+    return len(keys)
+
+
 @app.agent(day_contributions)
 async def own_days(stream: StreamT[bytes]) -> None:
-    async for value in stream:
-        apply_fact(jsonio.loads(value))
+    async for event in stream.events():
+        msg = jsonio.loads(event.value)
+        if "prune_before" in msg:
+            prune(event.message.partition, date.fromisoformat(msg["prune_before"]))
+        elif not retention.expired(date.fromisoformat(msg["day"]), settings.pulse_retention_days, _today()):
+            apply_fact(msg)
+
+
+def _today() -> date:
+    return today(settings.pulse_timezone)
 
 
 @app.timer(interval=settings.publish_interval)

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import Engine, create_engine, text
 
+from schemas.kafka_meta import partitions_of
 from schemas.settings import Settings, get_settings
 
 START_HINT = "start the services: `make test`, or `.venv/bin/chinook-pulse up --only postgres,kafka,connect`"
@@ -37,6 +38,8 @@ class Record:
     key: Any
     value: Any
     timestamp_ms: int
+    raw_key: bytes | None = None
+    raw_value: bytes | None = None
 
 
 class TopicTail:
@@ -50,21 +53,21 @@ class TopicTail:
             enable_auto_commit=False,
             fetch_max_wait_ms=20,
             request_timeout_ms=10_000,
-            key_deserializer=_json_or_none,
-            value_deserializer=_json_or_none,
         )
         self.pending: list[Record] = []
 
-    async def start(self, wait_s: float = 30.0) -> None:
+    async def start(self, wait_s: float = 30.0, from_beginning: bool = False) -> None:
         await asyncio.wait_for(self.consumer.start(), wait_s)
-        self.consumer.subscribe([self.topic])  # no group: every partition is assigned to us
-        deadline = time.monotonic() + wait_s
-        while not self.consumer.assignment():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {wait_s:.0f}s waiting for topic {self.topic} to exist")
-            await self.consumer.getmany(timeout_ms=200)  # lets the consumer fetch metadata, assign
-        tps = sorted(self.consumer.assignment(), key=lambda tp: tp.partition)
-        await self.consumer.seek_to_end(*tps)
+        try:
+            partitions = await partitions_of(self.consumer, self.topic, wait_s)
+        except LookupError as exc:
+            raise AssertionError(f"timed out after {wait_s:.0f}s waiting for topic {self.topic} to exist") from exc
+        tps = [TopicPartition(self.topic, p) for p in partitions]
+        self.consumer.assign(tps)  # no group: every partition is ours
+        if from_beginning:
+            await self.consumer.seek_to_beginning(*tps)
+        else:
+            await self.consumer.seek_to_end(*tps)
         for tp in tps:  # resolve the end offsets now, before the test writes anything
             await asyncio.wait_for(self.consumer.position(tp), wait_s)
 
@@ -85,10 +88,13 @@ class TopicTail:
             batches = await self.consumer.getmany(timeout_ms=int(min(left, 1.0) * 1000))
             for tp, messages in sorted(batches.items(), key=lambda item: item[0].partition):
                 for m in messages:
-                    self.pending.append(Record(tp.topic, tp.partition, m.offset, m.key, m.value, m.timestamp))
+                    key, value = _json_or_none(m.key), _json_or_none(m.value)
+                    self.pending.append(
+                        Record(tp.topic, tp.partition, m.offset, key, value, m.timestamp, m.key, m.value)
+                    )
 
 
-TailFactory = Callable[[str], Awaitable[TopicTail]]
+TailFactory = Callable[..., Awaitable[TopicTail]]
 
 
 @pytest.fixture(scope="session")
@@ -113,11 +119,11 @@ async def topic_tail(settings: Settings) -> AsyncIterator[TailFactory]:
     """`await topic_tail(topic)`: a started TopicTail, stopped after the test."""
     tails: list[TopicTail] = []
 
-    async def open_tail(topic: str) -> TopicTail:
+    async def open_tail(topic: str, from_beginning: bool = False) -> TopicTail:
         tail = TopicTail(settings.kafka_bootstrap, topic)
         tails.append(tail)
         try:
-            await tail.start()
+            await tail.start(from_beginning=from_beginning)
         except Exception as exc:
             raise AssertionError(
                 f"cannot read {topic} from Kafka at {settings.kafka_bootstrap}: {exc}; {START_HINT}"

@@ -57,8 +57,9 @@ class Isolation:
 class Worker:
     """One `chinook-pulse worker` process, logging to a file, killable at will."""
 
-    def __init__(self, isolation: Isolation, log_dir: Path, name: str) -> None:
+    def __init__(self, isolation: Isolation, log_dir: Path, name: str, env: dict[str, str] | None = None) -> None:
         self.isolation = isolation
+        self.extra_env = env or {}
         self.port = free_port()
         self.log_path = log_dir / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -68,7 +69,7 @@ class Worker:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Worker:
-        env = {**os.environ, **self.isolation.env(), "WORKER_WEB_PORT": str(self.port)}
+        env = {**os.environ, **self.isolation.env(), "WORKER_WEB_PORT": str(self.port), **self.extra_env}
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [CLI, "worker", "--web-port", str(self.port), "--loglevel", "WARNING"],
