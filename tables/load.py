@@ -83,21 +83,39 @@ def init_database(settings: Settings) -> None:
                 )
             for table in models.metadata.sorted_tables:
                 for column in table.primary_key.columns:
-                    if column.identity is None:
-                        continue
-                    conn.execute(
-                        sql.SQL(
-                            "SELECT setval(pg_get_serial_sequence({qualified}, {col}),"
-                            " COALESCE((SELECT max({ident}) FROM {tbl}), 0) + 1, false)"
-                        ).format(
-                            qualified=sql.Literal(f"public.{table.name}"),
-                            col=sql.Literal(column.name),
-                            ident=sql.Identifier(column.name),
-                            tbl=sql.Identifier(table.name),
-                        )
-                    )
+                    if column.identity is not None:
+                        advance_sequence(conn, table.name, column.name)
             for table in models.CAPTURED_TABLES:
-                conn.execute(sql.SQL("ALTER TABLE {} REPLICA IDENTITY FULL").format(sql.Identifier(table.name)))
+                ensure_replica_identity_full(conn, table.name)
+
+
+def advance_sequence(conn: psycopg.Connection, table: str, column: str) -> None:
+    """Move an identity sequence past the loaded rows; never backwards (safe beside live inserts)."""
+    conn.execute(
+        sql.SQL(
+            "SELECT setval(s.seq, m.max_id) FROM"
+            " (SELECT pg_get_serial_sequence({qualified}, {col}) AS seq) s,"
+            " (SELECT max({ident}) AS max_id FROM {tbl}) m,"
+            " pg_sequences p"
+            " WHERE p.schemaname || '.' || p.sequencename = s.seq"
+            " AND m.max_id IS NOT NULL AND COALESCE(p.last_value, 0) < m.max_id"
+        ).format(
+            qualified=sql.Literal(f"public.{table}"),
+            col=sql.Literal(column),
+            ident=sql.Identifier(column),
+            tbl=sql.Identifier(table),
+        )
+    )
+
+
+def ensure_replica_identity_full(conn: psycopg.Connection, table: str) -> None:
+    """REPLICA IDENTITY FULL (full before-images for Debezium), only when not set already.
+
+    ALTER TABLE takes an exclusive lock, so a re-run of `make up` beside live traffic must not issue it.
+    """
+    row = conn.execute("SELECT relreplident FROM pg_class WHERE oid = to_regclass(%s)", (f"public.{table}",)).fetchone()
+    if row is None or row[0] != "f":
+        conn.execute(sql.SQL("ALTER TABLE {} REPLICA IDENTITY FULL").format(sql.Identifier(table)))
 
 
 def check_connection(settings: Settings) -> str:
