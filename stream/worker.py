@@ -13,7 +13,18 @@ from stream.topics import ensure_topics
 def run_worker(web_port: int | None = None, loglevel: str = "INFO") -> int:
     settings = get_settings()
     asyncio.run(ensure_topics(settings))
-    from stream import days, invoices, latest, pages, reference, retention, routing, sequencer, users  # noqa: F401
+    from stream import (  # noqa: F401  (registers agents, tables, timers and pages)
+        days,
+        invoices,
+        latest,
+        pages,
+        reference,
+        retention,
+        routing,
+        sequencer,
+        status,
+        users,
+    )
     from stream.app import app
 
     if web_port is not None:

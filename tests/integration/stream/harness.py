@@ -110,18 +110,21 @@ class Worker:
             return None
 
 
-def wait_ready(workers: Iterable[Worker], timeout_s: float = 120) -> None:
-    """Every worker answers its web view (state restored), or fail with its log."""
+def wait_ready(workers: Iterable[Worker], timeout_s: float = 300) -> None:
+    """Every worker has restored its state and read its inputs to the end once, or fail with its log."""
     deadline = time.monotonic() + timeout_s
     for w in workers:
+        status: object = None
         while True:
             if not w.alive():
                 raise AssertionError(f"worker died at start-up:\n{w.log_tail()}")
-            r = w.get("/pulse/days/")
+            r = w.get("/pulse/status/")
             if r is not None and r.status_code == 200:
-                break
+                status = r.json()
+                if status["state_ready"] and status["caught_up"]:  # type: ignore[index]
+                    break
             if time.monotonic() > deadline:
-                raise AssertionError(f"worker not ready after {timeout_s:.0f}s:\n{w.log_tail()}")
+                raise AssertionError(f"worker not caught up after {timeout_s:.0f}s: {status}\n{w.log_tail()}")
             time.sleep(0.5)
 
 
