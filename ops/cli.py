@@ -20,6 +20,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ops.commands.worker",  # worker
     "ops.commands.edge",  # edge (the websocket edge)
     "ops.commands.users",  # users token EMAIL, users revoke
+    "ops.commands.replay",  # replay TOPIC (offsets or instants, to a target topic)
+    "ops.commands.rebuild",  # rebuild (fresh state and changelogs from the change topics)
+    "ops.commands.dlq",  # dlq list, dlq replay
+    "ops.commands.lag",  # lag (worker group and edges)
 )
 
 

@@ -6,16 +6,24 @@ edge's query API) or a test can ask every worker and take the owner's answer.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
-from stream.app import app, day_contributions, invoice_facts
+from faust.web import View
+
+from stream import sink
+from stream.app import app, day_contributions, invoice_facts, settings, user_changes
 from stream.days import cache as day_cache
 from stream.invoices import LATEST_KEY
 from stream.latest import cache as latest_cache
 from stream.ownership import owns, state_ready
 from stream.reference import reference, reference_ready
+from stream.routing import USERS_KEY
+from stream.users import cache as users_cache
 from tables import views
+from tables.day_rows import PARTS, DayBreakdown
+
+MAX_LATEST = 1000
 
 
 def _not_ready(web: Any) -> Any:
@@ -66,5 +74,63 @@ async def latest_view(web: Any, request: Any) -> Any:
         return _not_ready(web)
     if not owns(invoice_facts, LATEST_KEY):
         return web.json({"owner": False}, status=404)
+    try:
+        n = min(MAX_LATEST, max(0, int(request.query.get("n", views.LATEST_INVOICES))))
+    except ValueError:
+        return web.json({"error": "n must be an integer"}, status=400)
     latest = latest_cache.ensure()
-    return web.json({"owner": True, "latest": [views.invoice_summary(f, reference) for f in latest.newest(10)]})
+    return web.json({"owner": True, "latest": [views.invoice_summary(f, reference) for f in latest.newest(n)]})
+
+
+@app.page("/pulse/windows/")
+async def windows_view(web: Any, request: Any) -> Any:
+    """Per-minute, per-country and per-track sums of the owned days in [from, to] (ISO dates, inclusive).
+
+    Answers with the partitions of day-contributions this worker owns, so a router asking every
+    worker knows whether the answers together cover every day.
+    """
+    try:
+        first = date.fromisoformat(request.query["from"])
+        last = date.fromisoformat(request.query["to"])
+    except (KeyError, ValueError):
+        return web.json({"error": "from and to must be ISO dates"}, status=400)
+    parts = frozenset(request.query.get("parts", ",".join(PARTS)).split(",")) & PARTS
+    if not state_ready() or not reference_ready.is_set():
+        return _not_ready(web)
+    topic = next(iter(day_contributions.topics))
+    owned = sorted(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic)
+    days = {
+        d.isoformat(): DayBreakdown.from_sales(d, s, reference).to_json(parts)
+        for d, s in sorted(day_cache.ensure().items())
+        if first <= d <= last and s.facts and owns(day_contributions, d.isoformat().encode())
+    }
+    return web.json(
+        {
+            "partitions": owned,
+            "partitions_total": settings.topic_partitions,
+            "timezone": settings.pulse_timezone,
+            "days": days,
+        }
+    )
+
+
+@app.page("/pulse/users/")
+async def users_view(web: Any, request: Any) -> Any:
+    """The active-users count now, if this worker owns the users key."""
+    if not state_ready():
+        return _not_ready(web)
+    if not owns(user_changes, USERS_KEY):
+        return web.json({"owner": False}, status=404)
+    return web.json({"owner": True, "users": views.active_users_updated(users_cache.ensure(), datetime.now(UTC))})
+
+
+@app.page("/pulse/sink/")
+class SinkView(View):
+    """GET: the SQL sink's counters; POST: write every owned day again (a resync)."""
+
+    async def get(self, request: Any) -> Any:
+        return self.json(sink.status())
+
+    async def post(self, request: Any) -> Any:
+        sink.request_resync()
+        return self.json(sink.status())

@@ -7,7 +7,9 @@ from pathlib import Path
 from pydantic_settings import BaseSettings
 
 from api.config import EdgeSettings
+from api.query.config import QuerySettings
 from schemas.settings import Settings
+from stream.sink import SinkSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,11 +21,15 @@ def documented() -> set[str]:
 
 def env_names(cls: type[BaseSettings]) -> set[str]:
     prefix = cls.model_config.get("env_prefix", "") or ""
-    return {(prefix + name).upper() for name in cls.model_fields}
+    return {
+        str(f.validation_alias).upper() if isinstance(f.validation_alias, str) else (prefix + name).upper()
+        for name, f in cls.model_fields.items()
+    }
 
 
 def test_every_setting_is_in_env_example() -> None:
-    missing = (env_names(Settings) | env_names(EdgeSettings)) - documented()
+    classes: list[type[BaseSettings]] = [Settings, EdgeSettings, QuerySettings, SinkSettings]
+    missing = set().union(*(env_names(c) for c in classes)) - documented()
     assert not missing, f"add to .env.example: {sorted(missing)}"
 
 

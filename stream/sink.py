@@ -1,0 +1,178 @@
+"""The SQL sink: the day owner's windows, upserted into PostgreSQL (schema `analytics`, docs/analytics.md).
+
+A timer drains the days the day owner marked dirty (`stream.days.dirty_days`), snapshots their
+windows in the event loop and writes them in batches from a thread (`stream.sink_writer`). After
+every rebalance it writes every owned day again, and deletes the rows of owned days it no longer
+has (a resync). When a minute passes, the current day is written once more, so windows that
+have just closed are stored with ``closed = true``.
+
+The schema is `SINK_SCHEMA`; unset, it is `analytics` for the production worker group
+(`WORKER_ID=chinook-pulse`) and no schema at all (sink off) for any other group, so test and
+scratch workers never write the analysts' tables unless told to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import Engine, create_engine
+
+from stream import days as day_owner
+from stream.app import app, day_contributions, settings
+from stream.ownership import owns, state_ready
+from stream.reference import reference, reference_ready
+from stream.sink_writer import ensure_schema, stored_days, write_days
+from tables.analytics import DEFAULT_SCHEMA, AnalyticsTables, analytics_tables
+from tables.day_rows import DayBreakdown
+from tables.windows import bucket_of, today
+
+log = logging.getLogger(__name__)
+
+PRODUCTION_GROUP = "chinook-pulse"
+
+
+class SinkSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SINK_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    enabled: bool = Field(default=True, description="Write windows into PostgreSQL.")
+    schema_name: str | None = Field(
+        default=None,
+        validation_alias="SINK_SCHEMA",
+        description="Target schema; unset: `analytics` for WORKER_ID=chinook-pulse, off for other groups.",
+    )
+    database_url: str | None = Field(default=None, description="Default: DATABASE_URL.")
+    interval: float = Field(default=2.0, description="Seconds between drains of the dirty days.")
+    batch_days: int = Field(default=25, description="Days written per transaction (one per drain).")
+
+
+def target_schema(config: SinkSettings, worker_id: str) -> str | None:
+    if not config.enabled:
+        return None
+    if config.schema_name:
+        return config.schema_name
+    return DEFAULT_SCHEMA if worker_id == PRODUCTION_GROUP else None
+
+
+@dataclass
+class Counters:
+    flushes: int = 0
+    days_written: int = 0
+    rows_upserted: int = 0
+    rows_deleted: int = 0
+    errors: int = 0
+    last_error: str | None = None
+    last_flush_at: str | None = None
+    resyncs_requested: int = 0
+    resyncs_completed: int = 0
+
+
+class SinkState:
+    def __init__(self, config: SinkSettings) -> None:
+        self.config = config
+        self.schema = target_schema(config, settings.worker_id)
+        self.tables: AnalyticsTables | None = None if self.schema is None else analytics_tables(self.schema)
+        self.engine: Engine | None = None
+        self.pending: set[date] = set()
+        self.resync = True
+        self.resync_target = 0
+        self.last_minute: tuple[date, int] | None = None
+        self.counters = Counters()
+
+
+config = SinkSettings()
+state = SinkState(config)
+
+
+def status() -> dict[str, Any]:
+    return {
+        "enabled": state.schema is not None,
+        "schema": state.schema,
+        "pending_days": len(state.pending) + len(day_owner.dirty_days),
+        "resync_pending": state.resync,
+        **asdict(state.counters),
+    }
+
+
+def request_resync() -> None:
+    """Write every owned day again at the next flush (and delete rows of owned days gone empty)."""
+    state.counters.resyncs_requested += 1
+    state.resync = True
+
+
+@app.on_partitions_assigned.connect
+async def _on_assigned(app_: Any, assigned: Any, **kwargs: Any) -> None:
+    state.resync = True
+
+
+def _owned(day: date) -> bool:
+    return owns(day_contributions, day.isoformat().encode())
+
+
+async def _connect(tables: AnalyticsTables) -> Engine:
+    url = config.database_url or settings.sqlalchemy_url
+    engine = create_engine(url, pool_size=2, max_overflow=0, pool_pre_ping=True)
+    await asyncio.to_thread(ensure_schema, engine, tables)
+    log.info("SQL sink writes schema %s", tables.schema)
+    return engine
+
+
+def _closing_days(now: datetime, tz: str) -> set[date]:
+    """Days to write again because a minute (and with it maybe an hour or a day) has just closed."""
+    bucket = bucket_of(now, tz)
+    current = (bucket.day, bucket.minute_of_day)
+    previous, state.last_minute = state.last_minute, current
+    if previous is None or previous == current:
+        return set()
+    return {previous[0], bucket.day}
+
+
+@app.timer(interval=config.interval)
+async def flush_sink() -> None:
+    tables = state.tables
+    if tables is None or not state_ready() or not reference_ready.is_set():
+        return
+    try:
+        if state.engine is None:
+            state.engine = await _connect(tables)
+        await flush(state.engine, tables)
+    except Exception as exc:  # the database may be down: keep the days, try again next tick
+        state.counters.errors += 1
+        state.counters.last_error = f"{type(exc).__name__}: {exc}"[:500]
+        log.warning("SQL sink failed (%s); retrying", state.counters.last_error)
+
+
+async def flush(engine: Engine, tables: AnalyticsTables) -> None:
+    tz = settings.pulse_timezone
+    live = day_owner.cache.ensure()
+    if state.resync:
+        state.resync = False
+        state.resync_target = state.counters.resyncs_requested
+        state.pending |= set(live) | await asyncio.to_thread(stored_days, engine, tables, tz)
+    state.pending |= day_owner.dirty_days
+    day_owner.dirty_days.clear()
+    now = datetime.now(UTC)
+    state.pending |= _closing_days(now, tz)
+    retention = getattr(settings, "pulse_retention_days", None)  # pruned days keep their analytics rows
+    first_kept = None if retention is None else today(tz) - timedelta(days=retention)
+    state.pending = {d for d in state.pending if _owned(d) and (first_kept is None or d >= first_kept)}
+    if not state.pending:
+        state.counters.resyncs_completed = state.resync_target
+        return
+    batch = sorted(state.pending)[: config.batch_days]
+    snapshots = [DayBreakdown.from_sales(d, live.get(d), reference) for d in batch]
+    result = await asyncio.to_thread(write_days, engine, tables, snapshots, tz, now)
+    state.pending.difference_update(batch)
+    c = state.counters
+    c.flushes += 1
+    c.days_written += result.days
+    c.rows_upserted += result.upserted
+    c.rows_deleted += result.deleted
+    c.last_flush_at = now.isoformat().replace("+00:00", "Z")
+    if not state.pending and not day_owner.dirty_days:
+        c.resyncs_completed = state.resync_target

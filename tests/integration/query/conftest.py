@@ -1,0 +1,70 @@
+"""Fixtures of the query API's tests: real workers (isolated group, topics and analytics schema),
+a real token store in PostgreSQL, and the edge app in-process asking the workers over HTTP."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, delete, insert, text
+from starlette.testclient import TestClient
+
+from api.app import create_app
+from api.config import EdgeSettings
+from api.tokens import SqlTokenStore
+from api.triggers import MemorySink
+from schemas.settings import Settings
+from tables.models import users
+from tests.integration.stream.harness import Isolation, Worker
+
+
+@dataclass
+class Run:
+    isolation: Isolation
+    schema: str
+    workers: list[Worker]
+
+    def start(self, tmp_path: Path, n: int) -> list[Worker]:
+        env = {"SINK_SCHEMA": self.schema, "SINK_INTERVAL": "0.5"}
+        for i in range(n):
+            self.workers.append(Worker(self.isolation, tmp_path, f"w{i + 1}", env=env).start())
+        return self.workers
+
+
+@pytest.fixture
+def run(engine: Engine) -> Iterator[Run]:
+    isolation = Isolation()
+    r = Run(isolation, isolation.worker_id.replace("-", "_"), [])
+    yield r
+    for w in r.workers:
+        w.stop()
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{r.schema}" CASCADE'))
+
+
+@pytest.fixture
+def tokens(engine: Engine, settings: Settings) -> Iterator[dict[str, str]]:
+    """A token per role, of users made for this test (deleted after it)."""
+    tag = uuid.uuid4().hex[:8]
+    emails = {role: f"q-{role}-{tag}@chinook.test" for role in ("admin", "analyst", "viewer")}
+    with engine.begin() as conn:
+        for role, email in emails.items():
+            conn.execute(insert(users).values(name=f"Query {role}", email=email, role=role))
+    store = SqlTokenStore(settings.sqlalchemy_url)
+    issued = {role: store.issue(email, "query-it") for role, email in emails.items()}
+    store.close()
+    yield issued
+    with engine.begin() as conn:
+        conn.execute(delete(users).where(users.c.email.in_(list(emails.values()))))
+
+
+def edge_client(settings: Settings, workers: list[Worker], monkeypatch: pytest.MonkeyPatch) -> TestClient:
+    monkeypatch.setenv("WORKER_URLS", ",".join(w.url for w in workers))
+    monkeypatch.setenv("QUERY_RETRY_SECONDS", "30")
+    app = create_app(
+        settings, EdgeSettings(consume=False), tokens=SqlTokenStore(settings.sqlalchemy_url), sink=MemorySink()
+    )
+    return TestClient(app)
