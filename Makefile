@@ -9,8 +9,11 @@ CLI := $(BIN)/chinook-pulse
 VENV_STAMP := $(VENV)/.installed-stamp
 JARS_STAMP := .cache/jars/.installed-stamp
 JS_STAMP := tests/js/node_modules/.installed-stamp
+WEB_STAMP := web/node_modules/.installed-stamp
+BROWSER_STAMP := tests/browser/node_modules/.installed-stamp
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: up down status test test-unit lint typecheck check bench install jars clean-state help
+.PHONY: up down status test test-unit lint typecheck check bench install jars clean-state help chromium
 
 help:
 	@echo "make up      install what is missing, start PostgreSQL, Kafka, Connect+Debezium, worker, edge, simulator"
@@ -31,8 +34,22 @@ jars: $(JARS_STAMP)
 $(JARS_STAMP): infra/pom.xml infra/install-jars.sh
 	bash infra/install-jars.sh
 
-up: install
+$(WEB_STAMP): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js 20 with npm (the dashboard serves pusher-js from web/node_modules)"; exit 1; }
+	npm ci --prefix web --no-audit --no-fund
+	@touch $@
+
+$(BROWSER_STAMP): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund
+	@touch $@
+
+# Debian's Chromium for the browser tests (a test tool's own browser download cannot work here).
+chromium:
+	@test -x /usr/bin/chromium || { echo "installing Debian's chromium for the browser tests"; $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+up: install $(WEB_STAMP)
 	$(CLI) up
+	@$(BIN)/python -m api.pages
 
 down:
 	@if [ -x $(CLI) ]; then $(CLI) down; else echo "nothing installed, nothing to stop"; fi
@@ -45,7 +62,7 @@ $(JS_STAMP): tests/js/package.json tests/js/package-lock.json
 	npm ci --prefix tests/js --no-audit --no-fund
 	@touch $@
 
-test: install $(JS_STAMP)
+test: install $(JS_STAMP) $(WEB_STAMP) $(BROWSER_STAMP) chromium
 	bash scripts/test.sh
 
 test-unit: $(VENV_STAMP)
@@ -61,6 +78,7 @@ typecheck: $(VENV_STAMP)
 check: lint typecheck
 
 bench: install
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench
 
 clean-state: down

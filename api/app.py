@@ -12,9 +12,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
 
-from api import auth, http_api, websocket
+from api import auth, http_api, pages, websocket
 from api.config import EdgeSettings
 from api.delivery import DeltaConsumer
+from api.query import routes as query_routes
 from api.state import Edge
 from api.tokens import SqlTokenStore, TokenStore
 from api.triggers import KafkaTriggerSink, TriggerSink
@@ -98,6 +99,8 @@ def create_app(
             Route("/metrics", metrics, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            *query_routes(),
+            *pages.ROUTES,
         ],
         lifespan=lifespan,
     )
