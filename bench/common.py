@@ -1,0 +1,344 @@
+"""Shared plumbing of the benchmarks: machine facts, processes, Kafka lag, tables and plots.
+
+Every process a benchmark starts is started here (`Proc`) in its own session and stopped by its
+own process group id, never by name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import resource
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from schemas.settings import PROJECT_ROOT
+
+RESULTS = PROJECT_ROOT / "bench" / "results"
+BIN = Path(sys.executable).parent
+CLI = str(BIN / "chinook-pulse")
+
+
+def results_dir() -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    return RESULTS
+
+
+def load() -> str:
+    """`uptime`'s load averages (1, 5, 15 min), to print with every result."""
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def machine() -> dict[str, Any]:
+    mem = 0
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem = int(line.split()[1]) // 1024
+    cpu = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "mem_mib": mem,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+    }
+
+
+def raise_nofile(want: int = 65_536) -> int:
+    """Raise the open-files limit of this process (inherited by its children); the limit now."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = min(want, hard) if hard != resource.RLIM_INFINITY else want
+    if soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            # root may raise the hard limit too
+            with contextlib.suppress(ValueError, OSError):
+                resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pct(values: Sequence[float], q: float) -> float:
+    """The q-quantile (0..1) by nearest rank; NaN when empty."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def median(values: Iterable[float]) -> float:
+    data = list(values)
+    return statistics.median(data) if data else float("nan")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A Markdown table (also readable on a terminal)."""
+
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            if v != v:
+                return "-"
+            return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}"
+        return str(v)
+
+    text = [[cell(v) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in text)) for i, h in enumerate(headers)]
+    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |"]
+    out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    out += ["| " + " | ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in text]
+    return "\n".join(out)
+
+
+def save_json(name: str, data: Any) -> Path:
+    path = results_dir() / name
+    path.write_text(json.dumps(data, indent=2, default=str))
+    return path
+
+
+# -- processes ---------------------------------------------------------------------------
+
+
+@dataclass
+class Proc:
+    """A child process in its own session, logging to a file; stopped by its own group id."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    popen: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    def start(self) -> Proc:
+        self.log_path = results_dir() / "logs" / f"{self.name}.log"
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("wb")
+        self.popen = subprocess.Popen(
+            self.argv,
+            cwd=PROJECT_ROOT,
+            env={**os.environ, **self.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.popen is not None
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if not self.alive():
+            return
+        assert self.popen is not None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGTERM)
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(10)
+
+    def tail(self, lines: int = 30) -> str:
+        if self.log_path is None:
+            return ""
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+class CpuMeter:
+    """CPU seconds and RSS of one process tree (by pid) between two readings (psutil)."""
+
+    def __init__(self, pid: int) -> None:
+        import psutil
+
+        self.proc = psutil.Process(pid)
+        self.t0 = time.monotonic()
+        self.c0 = self._cpu()
+
+    def _procs(self) -> list[Any]:
+        import psutil
+
+        try:
+            return [self.proc, *self.proc.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def _cpu(self) -> float:
+        total = 0.0
+        for p in self._procs():
+            with contextlib.suppress(Exception):
+                t = p.cpu_times()
+                total += t.user + t.system
+        return total
+
+    def rss(self) -> int:
+        total = 0
+        for p in self._procs():
+            with contextlib.suppress(Exception):
+                total += p.memory_info().rss
+        return total
+
+    def reset(self) -> None:
+        self.t0, self.c0 = time.monotonic(), self._cpu()
+
+    def cpu_fraction(self) -> float:
+        """CPU seconds per wall second since the last reset (1.0 = one core busy)."""
+        wall = time.monotonic() - self.t0
+        return (self._cpu() - self.c0) / wall if wall > 0 else float("nan")
+
+
+# -- Kafka --------------------------------------------------------------------------------
+
+
+async def create_topics(bootstrap: str, names: Iterable[str], partitions: int = 3) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from aiokafka.errors import TopicAlreadyExistsError
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+    await asyncio.wait_for(admin.start(), 30)
+    try:
+        existing = set(await admin.list_topics())
+        new = [NewTopic(n, partitions, 1) for n in names if n not in existing]
+        if new:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await asyncio.wait_for(admin.create_topics(new), 60)
+    finally:
+        await admin.close()
+
+
+async def delete_topics_with_prefix(bootstrap: str, prefixes: Sequence[str]) -> int:
+    """Delete every topic whose name contains one of `prefixes` (the bench's own, unique names)."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+    await asyncio.wait_for(admin.start(), 30)
+    try:
+        names = [t for t in await admin.list_topics() if any(p in t for p in prefixes)]
+        if names:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(admin.delete_topics(names), 60)
+        return len(names)
+    finally:
+        await admin.close()
+
+
+class LagMonitor:
+    """Committed offsets of a consumer group against the end offsets of every topic it commits on."""
+
+    def __init__(self, bootstrap: str, group: str, required_topics: Sequence[str]) -> None:
+        self.bootstrap = bootstrap
+        self.group = group
+        self.required = set(required_topics)
+        self.admin: Any = None
+        self.consumer: Any = None
+
+    async def start(self) -> LagMonitor:
+        from aiokafka import AIOKafkaConsumer
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        self.admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=30_000)
+        await asyncio.wait_for(self.admin.start(), 30)
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False)
+        await asyncio.wait_for(self.consumer.start(), 30)
+        return self
+
+    async def stop(self) -> None:
+        if self.admin is not None:
+            await self.admin.close()
+        if self.consumer is not None:
+            await self.consumer.stop()
+
+    async def lag(self) -> tuple[int, int, set[str]]:
+        """(total lag, total committed, topics seen) over the group's committed partitions."""
+        committed = await self.admin.list_consumer_group_offsets(self.group)
+        tps = [tp for tp in committed if not tp.topic.startswith("__")]
+        seen = {tp.topic for tp in tps}
+        if not tps:
+            return -1, 0, seen
+        ends = await self.consumer.end_offsets(tps)
+        lag = sum(max(0, ends[tp] - committed[tp].offset) for tp in tps if committed[tp].offset >= 0)
+        lag += sum(ends[tp] for tp in tps if committed[tp].offset < 0)
+        done = sum(max(0, committed[tp].offset) for tp in tps if tp.topic in self.required)
+        return lag, done, seen
+
+    async def until_drained(
+        self, total_input: int, proc: Proc, timeout_s: float, poll_s: float = 0.25, stable: int = 3
+    ) -> dict[str, float]:
+        """Poll until the required topics are committed to `total_input` and every lag is 0.
+
+        Returns wall times (monotonic): `first` (first committed progress), `end` (lag 0 first seen
+        in the final stable streak) and the samples of progress for plotting.
+        """
+        began = time.monotonic()
+        first: float | None = None
+        end: float | None = None
+        streak = 0
+        samples: list[tuple[float, int]] = []
+        while True:
+            now = time.monotonic()
+            if now - began > timeout_s:
+                raise TimeoutError(f"{self.group}: not drained after {timeout_s:.0f}s\n{proc.tail()}")
+            if not proc.alive():
+                raise RuntimeError(f"{proc.name} exited early:\n{proc.tail()}")
+            try:
+                lag, done, seen = await self.lag()
+            except Exception:  # group not yet known
+                lag, done, seen = -1, 0, set()
+            samples.append((now, done))
+            if done > 0 and first is None:
+                first = now
+            if lag == 0 and done >= total_input and self.required <= seen:
+                streak += 1
+                if end is None:
+                    end = now
+                if streak >= stable:
+                    break
+            else:
+                streak, end = 0, None
+            await asyncio.sleep(poll_s)
+        assert first is not None and end is not None
+        return {"first": first, "end": end, "began": began, "samples": samples}  # type: ignore[dict-item]
+
+
+# -- plots ---------------------------------------------------------------------------------
+
+
+def pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt

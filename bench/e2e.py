@@ -1,0 +1,402 @@
+"""End to end: COMMIT in PostgreSQL -> delta received by a websocket subscriber, at fixed rates.
+
+    python -m bench e2e [--rates 10:20,100:15,1000:10]   (commits/s : seconds)
+
+Needs PostgreSQL, Kafka and Connect with the Debezium connector (`chinook-pulse up --only
+postgres,kafka,connect`). Starts its own worker (WORKER_ID/DELTAS_TOPIC/DLQ_TOPIC of its own, the
+real `chinook.public.*` topics; its group's offsets are set to the topics' ends first, so it
+skips the CDC history) and its own edge on that deltas topic, with an app secret made here.
+A raw websocket client speaking the Pusher protocol subscribes `private-admin.invoices`
+(signature computed from the secret).
+
+Each commit is one transaction inserting an invoice (billing_country 'Benchland') and one line,
+started on schedule (rate R for D seconds, several connections). Latency = client receive time -
+the wall time just before COMMIT was sent, for the invoice's `InvoiceCreated` frame. Where the
+time goes, per invoice, from timestamps on one clock:
+  commit    : COMMIT sent -> source.ts_ms (PostgreSQL's commit time, as Debezium reports it)
+  debezium  : source.ts_ms -> Kafka timestamp of the CDC record (Connect's producer)
+  worker    : CDC record timestamp -> Kafka timestamp of the sequenced delta on DELTAS_TOPIC
+              (split: -> delta ts_ms, stamped when the aggregate published to DELTAS_TOPIC.in)
+  edge      : delta's Kafka timestamp -> frame received by the client
+Inserted rows are deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import orjson
+import psycopg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from websockets.asyncio.client import connect
+
+from bench.common import (
+    CLI,
+    LagMonitor,
+    Proc,
+    delete_topics_with_prefix,
+    free_port,
+    load,
+    pct,
+    pyplot,
+    results_dir,
+    save_json,
+    table,
+)
+from schemas.settings import get_settings
+
+KEY, SECRET, APP_ID = "bench-e2e-key", "bench-e2e-secret-" + uuid.uuid4().hex, "4243"
+CHANNEL = "private-admin.invoices"
+COUNTRY = "Benchland"
+
+
+class Tail:
+    """Records (from the end, all partitions) of one topic: key -> [(kafka ts, value)] via a callback."""
+
+    def __init__(self, topic: str, on_record: Any) -> None:
+        self.topic = topic
+        self.on_record = on_record
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=get_settings().kafka_bootstrap, group_id=None, enable_auto_commit=False,
+            fetch_max_wait_ms=20,
+        )  # fmt: skip
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> Tail:
+        await self.consumer.start()
+        client = self.consumer._client
+        client.add_topic(self.topic)
+        parts = None
+        for _ in range(300):
+            await client.force_metadata_update()
+            parts = self.consumer.partitions_for_topic(self.topic)
+            if parts:
+                break
+            await asyncio.sleep(0.2)
+        assert parts, f"topic {self.topic} does not exist"
+        tps = [TopicPartition(self.topic, p) for p in sorted(parts)]
+        self.consumer.assign(tps)
+        await self.consumer.seek_to_end(*tps)
+        for tp in tps:
+            await self.consumer.position(tp)
+        self.task = asyncio.create_task(self._run())
+        return self
+
+    async def _run(self) -> None:
+        while True:
+            batches = await self.consumer.getmany(timeout_ms=200)
+            for records in batches.values():
+                for r in records:
+                    if r.value is not None:
+                        self.on_record(r)
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(BaseException):
+                await self.task
+        await self.consumer.stop()
+
+
+class Subscriber:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.received: dict[int, float] = {}
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> Subscriber:
+        self.ws = await connect(self.url, open_timeout=30, ping_interval=None, max_queue=None)
+        hello = json.loads(await self.ws.recv())
+        socket_id = json.loads(hello["data"])["socket_id"]
+        sig = hmac.new(SECRET.encode(), f"{socket_id}:{CHANNEL}".encode(), hashlib.sha256).hexdigest()
+        await self.ws.send(json.dumps({"event": "pusher:subscribe",
+                                       "data": {"channel": CHANNEL, "auth": f"{KEY}:{sig}"}}))  # fmt: skip
+        while True:
+            frame = json.loads(await asyncio.wait_for(self.ws.recv(), 30))
+            if frame["event"] == "pusher_internal:subscription_succeeded":
+                break
+            assert frame["event"] not in ("pusher:error", "pusher:subscription_error"), frame
+        self.task = asyncio.create_task(self._run())
+        return self
+
+    async def _run(self) -> None:
+        async for message in self.ws:
+            now = time.time()
+            frame = orjson.loads(message)
+            if frame.get("event") == "InvoiceCreated":
+                data = orjson.loads(frame["data"])
+                self.received.setdefault(int(data["id"]), now)
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(BaseException):
+                await self.task
+        await self.ws.close()
+
+
+async def commit_at_rate(dsn: str, rate: float, seconds: float, conns: int) -> list[tuple[int, float, float]]:
+    """(invoice_id, wall time before COMMIT, wall time after) of each commit, on schedule."""
+    total = int(rate * seconds)
+    out: list[tuple[int, float, float]] = []
+    slot = 0
+    began = time.monotonic() + 0.2
+    lag_max = 0.0
+
+    async def work() -> None:
+        nonlocal slot, lag_max
+        async with await psycopg.AsyncConnection.connect(dsn) as conn:
+            cur = conn.cursor()
+            await cur.execute("SELECT min(customer_id) FROM customer")
+            customer = (await cur.fetchone())[0]  # type: ignore[index]
+            await cur.execute("SELECT track_id, unit_price FROM track ORDER BY track_id LIMIT 1")
+            track, price = await cur.fetchone()  # type: ignore[misc]
+            await conn.commit()
+            while True:
+                i = slot
+                if i >= total:
+                    return
+                slot += 1
+                delay = began + i / rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                else:
+                    lag_max = max(lag_max, -delay)
+                await cur.execute(
+                    "INSERT INTO invoice (customer_id, invoice_date, billing_country, total) "
+                    "VALUES (%s, (now() AT TIME ZONE 'UTC'), %s, %s) RETURNING invoice_id",
+                    (customer, COUNTRY, price),
+                )
+                invoice_id = (await cur.fetchone())[0]  # type: ignore[index]
+                await cur.execute(
+                    "INSERT INTO invoice_line (invoice_id, track_id, unit_price, quantity) VALUES (%s, %s, %s, 1)",
+                    (invoice_id, track, price),
+                )
+                sent = time.time()
+                await conn.commit()
+                out.append((invoice_id, sent, time.time()))
+
+    await asyncio.gather(*(work() for _ in range(conns)))
+    if lag_max > 0.05:
+        print(f"[e2e] commit driver fell behind schedule by up to {lag_max * 1000:.0f} ms", flush=True)
+    return out
+
+
+async def cleanup(dsn: str) -> None:
+    async with await psycopg.AsyncConnection.connect(dsn) as conn:
+        await conn.execute(
+            "DELETE FROM invoice_line WHERE invoice_id IN (SELECT invoice_id FROM invoice WHERE billing_country = %s)",
+            (COUNTRY,),
+        )
+        await conn.execute("DELETE FROM invoice WHERE billing_country = %s", (COUNTRY,))
+        await conn.commit()
+
+
+async def wait_edge(port: int, proc: Proc, within: float = 60) -> None:
+    deadline = time.monotonic() + within
+    async with httpx.AsyncClient(timeout=2) as client:
+        while time.monotonic() < deadline:
+            if not proc.alive():
+                raise RuntimeError(f"edge exited:\n{proc.tail()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                    return
+            await asyncio.sleep(0.2)
+    raise TimeoutError(f"edge not ready:\n{proc.tail()}")
+
+
+async def start_group_at_end(group: str, topics: list[str]) -> int:
+    """Commit the end offsets of `topics` for `group`, so a new worker skips the CDC history.
+
+    The latency of a new invoice's delta does not depend on the history (reference rows, which
+    the worker reads without a group, are still read from the start); without this a fresh worker
+    would first replay every change ever captured, which grows with every run.
+    """
+    from aiokafka.structs import OffsetAndMetadata
+
+    from schemas.kafka_meta import partitions_of
+
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=get_settings().kafka_bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(t, p) for t in topics for p in await partitions_of(consumer, t, 60)]
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        await consumer.commit({tp: OffsetAndMetadata(ends[tp], "") for tp in tps})
+        return sum(ends.values())
+    finally:
+        await consumer.stop()
+
+
+async def wait_worker(port: int, proc: Proc, group: str, within: float = 300) -> float:
+    """Until the worker answers its web view and its group has no lag (it read the CDC history)."""
+    settings = get_settings()
+    began = time.monotonic()
+    async with httpx.AsyncClient(timeout=3) as client:
+        while True:
+            if not proc.alive():
+                raise RuntimeError(f"worker exited:\n{proc.tail()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get(f"http://127.0.0.1:{port}/pulse/days/")).status_code == 200:
+                    break
+            if time.monotonic() - began > within:
+                raise TimeoutError(f"worker not ready:\n{proc.tail()}")
+            await asyncio.sleep(0.5)
+    required = [settings.cdc_topic(t) for t in ("invoice", "invoice_line")]
+    monitor = await LagMonitor(settings.kafka_bootstrap, group, required).start()
+    try:
+        await monitor.until_drained(0, proc, within)
+    finally:
+        await monitor.stop()
+    return time.monotonic() - began
+
+
+async def bench(rates: list[tuple[float, float]], conns: int) -> dict[str, Any]:
+    settings = get_settings()
+    tag = f"bench-e2e-{uuid.uuid4().hex[:6]}"
+    deltas_topic = f"{tag}.deltas"
+    wport, eport = free_port(), free_port()
+    worker = Proc(
+        f"{tag}-worker",
+        [CLI, "worker", "--web-port", str(wport), "--loglevel", "WARNING"],
+        {"WORKER_ID": tag, "DELTAS_TOPIC": deltas_topic, "DLQ_TOPIC": f"{tag}.dlq", "WORKER_WEB_PORT": str(wport)},
+    )
+    edge = Proc(
+        f"{tag}-edge",
+        [CLI, "edge", "--host", "127.0.0.1", "--port", str(eport), "--log-level", "warning"],
+        {"PUSHER_APP_ID": APP_ID, "PUSHER_APP_KEY": KEY, "PUSHER_APP_SECRET": SECRET, "DELTAS_TOPIC": deltas_topic,
+         "EDGE_ALLOWED_ORIGINS": "*"},
+    )  # fmt: skip
+    cdc: dict[int, tuple[int, int]] = {}  # invoice id -> (source.ts_ms, kafka ts)
+    out: dict[int, tuple[int, int]] = {}  # invoice id -> (delta ts_ms, kafka ts)
+
+    def on_cdc(r: Any) -> None:
+        v = orjson.loads(r.value)
+        if v.get("op") == "c" and v["after"].get("billing_country") == COUNTRY:
+            cdc[int(v["after"]["invoice_id"])] = (int(v["source"]["ts_ms"]), int(r.timestamp))
+
+    def on_delta(r: Any) -> None:
+        v = orjson.loads(r.value)
+        if v.get("event") == "InvoiceCreated":
+            out.setdefault(int(v["data"]["id"]), (int(v["ts_ms"]), int(r.timestamp)))
+
+    rows: list[dict[str, Any]] = []
+    series: dict[float, list[tuple[float, float]]] = {}
+    dsn = settings.database_url
+    await cleanup(dsn)
+    skipped = await start_group_at_end(tag, [settings.cdc_topic(t) for t in ("invoice", "invoice_line", "users")])
+    print(f"[e2e] worker group starts at the end of the CDC topics ({skipped:,} records of history skipped)")
+    worker.start()
+    edge.start()
+    tails: list[Tail] = []
+    sub: Subscriber | None = None
+    try:
+        caught_up = await wait_worker(wport, worker, tag)
+        await wait_edge(eport, edge)
+        print(f"[e2e] worker caught up with the CDC topics in {caught_up:.1f}s; {load()}", flush=True)
+        tails = [await Tail(settings.cdc_topic("invoice"), on_cdc).start(), await Tail(deltas_topic, on_delta).start()]
+        sub = await Subscriber(f"ws://127.0.0.1:{eport}/app/{KEY}?protocol=7&client=bench&version=1").start()
+        for rate, seconds in rates:
+            commits = await commit_at_rate(dsn, rate, seconds, conns if rate > 50 else 1)
+            achieved = len(commits) / (max(c[2] for c in commits) - min(c[1] for c in commits))
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline and any(c[0] not in sub.received for c in commits):  # noqa: ASYNC110
+                await asyncio.sleep(0.2)
+            lat, parts = [], {"commit": [], "debezium": [], "worker": [], "worker_to_publish": [], "edge": []}
+            for invoice_id, sent, _done in commits:
+                got = sub.received.get(invoice_id)
+                if got is None:
+                    continue
+                lat.append((got - sent) * 1000)
+                if invoice_id in cdc and invoice_id in out:
+                    src_ts, cdc_ts = cdc[invoice_id]
+                    delta_ts, deltas_kafka_ts = out[invoice_id]
+                    parts["commit"].append(src_ts - sent * 1000)
+                    parts["debezium"].append(cdc_ts - src_ts)
+                    parts["worker"].append(deltas_kafka_ts - cdc_ts)
+                    parts["worker_to_publish"].append(delta_ts - cdc_ts)
+                    parts["edge"].append(got * 1000 - deltas_kafka_ts)
+            series[rate] = [(sent - commits[0][1], (sub.received[i] - sent) * 1000)
+                            for i, sent, _ in commits if i in sub.received]  # fmt: skip
+            row = {
+                "rate": rate, "seconds": seconds, "commits": len(commits), "achieved_rate": achieved,
+                "received": len(lat), "p50_ms": pct(lat, 0.5), "p95_ms": pct(lat, 0.95), "p99_ms": pct(lat, 0.99),
+                "max_ms": max(lat) if lat else float("nan"),
+                **{f"{k}_p50_ms": pct(v, 0.5) for k, v in parts.items()},
+                **{f"{k}_p99_ms": pct(v, 0.99) for k, v in parts.items()},
+                "load": load(),
+            }  # fmt: skip
+            rows.append(row)
+            print(f"[e2e] {rate:>6g}/s x {seconds:g}s: achieved {achieved:,.0f}/s, {len(lat)}/{len(commits)} "
+                  f"received, p50 {row['p50_ms']:.0f} p95 {row['p95_ms']:.0f} p99 {row['p99_ms']:.0f} max "
+                  f"{row['max_ms']:.0f} ms; p50 commit {row['commit_p50_ms']:.0f} / debezium "
+                  f"{row['debezium_p50_ms']:.0f} / worker {row['worker_p50_ms']:.0f} / edge {row['edge_p50_ms']:.0f}"
+                  f" ms; {row['load']}", flush=True)  # fmt: skip
+            await asyncio.sleep(2)
+    finally:
+        if sub is not None:
+            await sub.stop()
+        for t in tails:
+            await t.stop()
+        edge.stop()
+        worker.stop()
+        await cleanup(dsn)
+        await delete_topics_with_prefix(settings.kafka_bootstrap, [tag])
+    text = table(
+        ["commits/s", "achieved/s", "received", "p50 ms", "p95 ms", "p99 ms", "max ms", "commit p50", "debezium p50",
+         "worker p50", "edge p50", "worker p99", "edge p99"],
+        [[r["rate"], r["achieved_rate"], f"{r['received']}/{r['commits']}", r["p50_ms"], r["p95_ms"], r["p99_ms"],
+          r["max_ms"], r["commit_p50_ms"], r["debezium_p50_ms"], r["worker_p50_ms"], r["edge_p50_ms"],
+          r["worker_p99_ms"], r["edge_p99_ms"]] for r in rows],
+    )  # fmt: skip
+    print(f"\nEnd to end, COMMIT -> websocket frame ({load()}):\n{text}\n", flush=True)
+    plot(rows, series)
+    save_json("e2e.json", {"rows": rows, "table": text})
+    return {"rows": rows, "table": text}
+
+
+def plot(rows: list[dict[str, Any]], series: dict[float, list[tuple[float, float]]]) -> None:
+    plt = pyplot()
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for rate, points in series.items():
+        ax1.scatter([p[0] for p in points], [p[1] for p in points], s=3, label=f"{rate:g} commits/s")
+    ax1.set_yscale("log")
+    ax1.set_xlabel("seconds into the run")
+    ax1.set_ylabel("COMMIT -> frame, ms (log)")
+    ax1.legend()
+    ax1.set_title("end-to-end latency per commit")
+    labels = [f"{r['rate']:g}/s" for r in rows]
+    bottom = [0.0] * len(rows)
+    for part, color in (("commit", "tab:gray"), ("debezium", "tab:purple"), ("worker", "tab:blue"),
+                        ("edge", "tab:green")):  # fmt: skip
+        vals = [max(0.0, r[f"{part}_p50_ms"]) if r[f"{part}_p50_ms"] == r[f"{part}_p50_ms"] else 0 for r in rows]
+        ax2.bar(labels, vals, bottom=bottom, color=color, label=part)
+        bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
+    ax2.set_ylabel("p50 ms per stage")
+    ax2.set_title(f"where the time goes (p50), {load()}")
+    ax2.legend()
+    fig.tight_layout()
+    fig.savefig(results_dir() / "e2e.png", dpi=100)
+    plt.close(fig)
+
+
+def parse_rates(text: str) -> list[tuple[float, float]]:
+    return [(float(a), float(b)) for a, b in (p.split(":") for p in text.split(","))]
+
+
+def main(args: Any) -> dict[str, Any]:
+    return asyncio.run(bench(parse_rates(args.rates), args.conns))
+
+
+_ = datetime, UTC
