@@ -18,7 +18,7 @@ from schemas import jsonio
 from stream import retention
 from stream.app import app, day_contributions, settings
 from stream.batching import BATCH_SIZE, BATCH_WINDOW_S, bytes_table, writing_for
-from stream.ownership import caught_up, owns, state_ready
+from stream.ownership import owns, state_ready
 from stream.publish import SALES, TRACKS, LastPublished
 from stream.reference import reference, reference_ready
 from tables import views
@@ -133,7 +133,7 @@ def _today() -> date:
 
 @app.timer(interval=settings.publish_interval)
 async def publish_today() -> None:
-    if not state_ready() or not reference_ready.is_set() or not caught_up():
+    if not state_ready() or not reference_ready.is_set():
         return
     day = today(settings.pulse_timezone)
     if not owns(day_contributions, day.isoformat().encode()):

@@ -17,7 +17,7 @@ from faust.types import StreamT
 from schemas import jsonio
 from stream.app import app, invoice_facts, settings
 from stream.invoices import LATEST_KEY
-from stream.ownership import caught_up, owns, state_ready
+from stream.ownership import owns, state_ready
 from stream.publish import INVOICES, SALES, LastPublished, publish
 from stream.reference import reference, reference_ready
 from tables import views
@@ -105,7 +105,7 @@ async def own_latest(stream: StreamT[bytes]) -> None:
 
 @app.timer(interval=settings.publish_interval)
 async def publish_latest() -> None:
-    if not state_ready() or not reference_ready.is_set() or not caught_up() or not owns(invoice_facts, LATEST_KEY):
+    if not state_ready() or not reference_ready.is_set() or not owns(invoice_facts, LATEST_KEY):
         return
     latest = cache.ensure()
     data = {"latest": [views.invoice_summary(f, reference) for f in latest.newest(views.LATEST_INVOICES)]}

@@ -14,7 +14,7 @@ from faust.types import StreamT
 
 from schemas import jsonio
 from stream.app import app, settings, user_changes
-from stream.ownership import caught_up, owns, state_ready
+from stream.ownership import owns, state_ready
 from stream.publish import USERS, publish
 from stream.routing import USERS_KEY
 from tables import views
@@ -73,7 +73,7 @@ async def own_users(stream: StreamT[bytes]) -> None:
 
 @app.timer(interval=settings.publish_interval)
 async def publish_active_users() -> None:
-    if not state_ready() or not caught_up() or not owns(user_changes, USERS_KEY):
+    if not state_ready() or not owns(user_changes, USERS_KEY):
         return
     users = cache.ensure()
     now = datetime.now(UTC)

@@ -111,7 +111,7 @@ class Worker:
 
 
 def wait_ready(workers: Iterable[Worker], timeout_s: float = 300) -> None:
-    """Every worker has restored its state and read its inputs to the end once, or fail with its log."""
+    """Every worker has restored its state (recovery done, no rebalance under way), or fail with its log."""
     deadline = time.monotonic() + timeout_s
     for w in workers:
         status: object = None
@@ -121,10 +121,10 @@ def wait_ready(workers: Iterable[Worker], timeout_s: float = 300) -> None:
             r = w.get("/pulse/status/")
             if r is not None and r.status_code == 200:
                 status = r.json()
-                if status["state_ready"] and status["caught_up"]:  # type: ignore[index]
+                if status["state_ready"]:  # type: ignore[index]
                     break
             if time.monotonic() > deadline:
-                raise AssertionError(f"worker not caught up after {timeout_s:.0f}s: {status}\n{w.log_tail()}")
+                raise AssertionError(f"worker not ready after {timeout_s:.0f}s: {status}\n{w.log_tail()}")
             time.sleep(0.5)
 
 
