@@ -17,7 +17,6 @@ from faust.types import StreamT
 from schemas import jsonio
 from stream import retention
 from stream.app import app, day_contributions, settings
-from stream.batching import BATCH_SIZE, BATCH_WINDOW_S, bytes_table, writing_for
 from stream.ownership import owns, state_ready
 from stream.publish import SALES, TRACKS, LastPublished
 from stream.reference import reference, reference_ready
@@ -28,7 +27,7 @@ from tables.windows import today
 
 log = logging.getLogger(__name__)
 
-day_facts = bytes_table("day-facts")
+day_facts = app.Table("day-facts", key_type=bytes, value_type=bytes)
 
 #: Days whose facts changed since the SQL sink (`stream.sink`) last drained this set.
 dirty_days: set[date] = set()
@@ -108,23 +107,12 @@ def prune(partition: int, first_kept: date) -> int:
 
 @app.agent(day_contributions)
 async def own_days(stream: StreamT[bytes]) -> None:
-    async for events in stream.take_events(BATCH_SIZE, within=BATCH_WINDOW_S):
-        newest: dict[tuple[str, int], tuple[int, dict[str, Any]]] = {}  # (day, invoice) -> (partition, fact)
-        for event in events:
-            msg = jsonio.loads(event.value)
-            partition = event.message.partition
-            if "prune_before" in msg:
-                with writing_for(partition):
-                    prune(partition, date.fromisoformat(msg["prune_before"]))
-                continue
-            if retention.expired(date.fromisoformat(msg["day"]), settings.pulse_retention_days, _today()):
-                continue
-            seen = newest.get((msg["day"], msg["id"]))
-            if seen is None or msg["rev"] > seen[1]["rev"]:
-                newest[(msg["day"], msg["id"])] = (partition, msg)
-        for partition, msg in newest.values():
-            with writing_for(partition):
-                apply_fact(msg)
+    async for event in stream.events():
+        msg = jsonio.loads(event.value)
+        if "prune_before" in msg:
+            prune(event.message.partition, date.fromisoformat(msg["prune_before"]))
+        elif not retention.expired(date.fromisoformat(msg["day"]), settings.pulse_retention_days, _today()):
+            apply_fact(msg)
 
 
 def _today() -> date:
