@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -120,13 +121,25 @@ class Kafka(Component):
         command = java_command(
             settings, "kafka.tools.StorageTool", ["format", "-t", cluster_id, "-c", str(config)], heap="256m"
         )
-        try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-        except subprocess.TimeoutExpired as exc:
-            raise StackError("kafka: formatting storage timed out after 120s") from exc
-        if done.returncode != 0:
-            lines = [line for line in (done.stderr + done.stdout).splitlines() if line.strip()]
-            raise StackError(f"kafka: formatting storage failed: {lines[-1] if lines else done.returncode}")
+        # One retry: a clean-clone run once saw the storage tool exit non-zero with nothing but an INFO
+        # line, and the same command succeed straight after. The full output goes to the log.
+        for attempt in (1, 2):
+            try:
+                done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+            except subprocess.TimeoutExpired as exc:
+                raise StackError("kafka: formatting storage timed out after 120s") from exc
+            if done.returncode == 0:
+                return
+            log_file = settings.run_dir / "logs" / "kafka-format.log"
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+            log_file.write_text(f"exit {done.returncode}\n{done.stdout}\n{done.stderr}")
+            for leftover in ("meta.properties", "bootstrap.checkpoint"):
+                (settings.run_dir / "kafka" / "data" / leftover).unlink(missing_ok=True)
+            if attempt == 2:
+                lines = [line for line in (done.stderr + done.stdout).splitlines() if line.strip()]
+                last = lines[-1] if lines else done.returncode
+                raise StackError(f"kafka: formatting storage failed (see {log_file}): {last}")
+            time.sleep(2)
 
     def after_start(self, settings: Settings) -> None:
         # The app's own topics; Debezium's are created by Connect (topic.creation.default.*).
