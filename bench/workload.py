@@ -21,18 +21,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from ops.simulator import ACTION_WEIGHTS  # the bench's mix is the simulator's
 from schemas.testing import MessageBuilder
 
-ACTION_WEIGHTS: dict[str, int] = {
-    "new_invoice": 60,
-    "touch_users": 20,
-    "change_quantity": 5,
-    "remove_line": 4,
-    "move_invoice": 4,
-    "delete_invoice": 3,
-    "rename_customer": 2,
-    "new_user": 2,
-}
 LINES_PER_INVOICE = (1, 1, 2, 2, 3, 4, 6, 9)
 CDC_TABLES = ("invoice", "invoice_line", "users", "customer", "track", "album", "artist", "genre")
 N_CUSTOMERS, N_TRACKS, N_ALBUMS, N_ARTISTS, N_GENRES, N_USERS = 59, 3503, 347, 275, 25, 12

@@ -104,7 +104,10 @@ def test_oracle_survives_connect_crash_and_redelivery(
     time.sleep(3)
     pid = int((settings.run_dir / "connect.pid").read_text().strip())
     subprocess.run(["kill", "-9", str(pid)], check=True)
-    time.sleep(2)
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{pid}").exists():  # gone before `up` looks at the pid file
+        assert time.monotonic() < deadline, f"Kafka Connect (pid {pid}) still alive 30 s after SIGKILL"
+        time.sleep(0.1)
     restarted = subprocess.run([CLI, "up", "--only", "connect"], capture_output=True, text=True, timeout=240)
     assert restarted.returncode == 0, restarted.stdout + restarted.stderr
     join(traffic)
