@@ -17,7 +17,7 @@ from faust.types import StreamT
 from schemas import jsonio
 from stream import retention
 from stream.app import app, day_contributions, settings
-from stream.ownership import owns, state_ready
+from stream.ownership import on_rebalance, owns, state_ready
 from stream.publish import SALES, TRACKS, LastPublished
 from stream.reference import reference, reference_ready
 from tables import views
@@ -65,18 +65,7 @@ class DayCache:
 
 cache = DayCache()
 published = LastPublished()
-
-
-@app.on_partitions_revoked.connect
-async def _on_revoked(app_: Any, revoked: Any, **kwargs: Any) -> None:
-    cache.invalidate()
-    published.forget()
-
-
-@app.on_partitions_assigned.connect
-async def _on_assigned(app_: Any, assigned: Any, **kwargs: Any) -> None:
-    cache.invalidate()
-    published.forget()
+on_rebalance(cache.invalidate, published.forget)
 
 
 def apply_fact(msg: dict[str, Any]) -> bool:

@@ -17,7 +17,7 @@ from faust.types import StreamT
 from schemas import jsonio
 from stream.app import app, invoice_facts, settings
 from stream.invoices import LATEST_KEY
-from stream.ownership import owns, state_ready
+from stream.ownership import on_rebalance, owns, state_ready
 from stream.publish import INVOICES, SALES, LastPublished, publish
 from stream.reference import reference, reference_ready
 from tables import views
@@ -49,18 +49,7 @@ class LatestCache:
 
 cache = LatestCache()
 published = LastPublished()
-
-
-@app.on_partitions_revoked.connect
-async def _on_revoked(app_: Any, revoked: Any, **kwargs: Any) -> None:
-    cache.invalidate()
-    published.forget()
-
-
-@app.on_partitions_assigned.connect
-async def _on_assigned(app_: Any, assigned: Any, **kwargs: Any) -> None:
-    cache.invalidate()
-    published.forget()
+on_rebalance(cache.invalidate, published.forget)
 
 
 def to_fact(invoice_id: int, fact: list[Any] | None) -> InvoiceFact | None:

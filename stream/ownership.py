@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from aiokafka.partitioner import DefaultPartitioner
 from faust.types import TP, TopicT
 
@@ -30,6 +33,18 @@ def owns(topic: TopicT, key: bytes) -> bool:
     """True when this worker actively owns the partition of `topic` that `key` lands in."""
     name = next(iter(topic.topics))
     return TP(name, partition_of(key)) in app.assignor.assigned_actives()
+
+
+def on_rebalance(*resets: Callable[[], None]) -> None:
+    """Call the `resets` whenever partitions are revoked or assigned: in-memory state derived from the
+    tables (sums, newest-invoice lists, what was last published) is stale then and is rebuilt."""
+
+    async def handler(app_: Any, partitions: Any, **kwargs: Any) -> None:
+        for reset in resets:
+            reset()
+
+    app.on_partitions_revoked.connect(handler)
+    app.on_partitions_assigned.connect(handler)
 
 
 def state_ready() -> bool:

@@ -8,13 +8,12 @@ whenever it differs from the last published count.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from faust.types import StreamT
 
 from schemas import jsonio
 from stream.app import app, settings, user_changes
-from stream.ownership import owns, state_ready
+from stream.ownership import on_rebalance, owns, state_ready
 from stream.publish import USERS, publish
 from stream.routing import USERS_KEY
 from tables import views
@@ -45,16 +44,7 @@ class UsersCache:
 
 
 cache = UsersCache()
-
-
-@app.on_partitions_revoked.connect
-async def _on_revoked(app_: Any, revoked: Any, **kwargs: Any) -> None:
-    cache.invalidate()
-
-
-@app.on_partitions_assigned.connect
-async def _on_assigned(app_: Any, assigned: Any, **kwargs: Any) -> None:
-    cache.invalidate()
+on_rebalance(cache.invalidate)
 
 
 @app.agent(user_changes)
