@@ -72,11 +72,14 @@ class _CatchUp:
     def check(self) -> bool:
         if self.done:
             return True
+        if not state_ready():
+            return False
         consumer = app.consumer
         read_offsets = getattr(consumer, "_read_offset", {})
-        for tp in app.assignor.assigned_actives():
-            if tp.topic not in INPUT_TOPICS:
-                continue  # table changelogs are read by recovery, not by the agents
+        inputs = [tp for tp in app.assignor.assigned_actives() if tp.topic in INPUT_TOPICS]
+        if not inputs:
+            return False  # not assigned yet: nothing proves the state complete
+        for tp in inputs:
             highwater = consumer.highwater(tp)
             if highwater is None:
                 return False
