@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,13 @@ class Settings(BaseSettings):
     connect_url: str = Field(default="http://127.0.0.1:8083", description="Kafka Connect REST API.")
     topic_prefix: str = Field(default="chinook", description="Debezium topic.prefix.")
     topic_partitions: int = Field(default=3, description="Partitions of every CDC topic.")
+    debezium_decimal_mode: Literal["auto", "precise", "string", "double"] = Field(
+        default="auto",
+        description="The connector's decimal.handling.mode; auto tells the modes apart by shape (schemas/rows.py).",
+    )
+    debezium_timestamp_unit: Literal["micros", "millis", "nanos"] = Field(
+        default="micros", description="Unit of integer TIMESTAMP values (micros: time.precision.mode=adaptive)."
+    )
     deltas_topic: str = Field(default="chinook.deltas")
     dlq_topic: str = Field(default="chinook.dlq")
 

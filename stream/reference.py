@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from schemas.debezium import DebeziumParser
 from schemas.events import ChangeEvent, Op
 from schemas.kafka_meta import partitions_of
+from schemas.rows import DecodingOptions
 from stream.app import app, settings
 from tables.reference import ReferenceData
 
@@ -24,7 +25,7 @@ REFERENCE_TABLES = ("customer", "track", "album", "artist", "genre")
 
 reference = ReferenceData()
 reference_ready = asyncio.Event()
-_parser = DebeziumParser()
+_parser = DebeziumParser(DecodingOptions(settings.debezium_decimal_mode, settings.debezium_timestamp_unit))
 
 
 def apply(topic: str, key: bytes | None, value: bytes | None) -> None:
