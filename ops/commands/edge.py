@@ -21,10 +21,7 @@ def register(subparsers: Any) -> None:
 def run_edge(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from api.config import EdgeSettings
-
     settings = get_settings()
-    config = EdgeSettings()
     uvicorn.run(
         "api.app:app_from_env",
         factory=True,
@@ -34,7 +31,7 @@ def run_edge(args: argparse.Namespace) -> int:
         lifespan="on",
         # A hard cap well above EDGE_MAX_MESSAGE_BYTES: the edge answers frames between the two with
         # a pusher:error; beyond this the websocket layer closes with 1009.
-        ws_max_size=max(4 * config.max_message_bytes, 65_536),
+        ws_max_size=max(4 * settings.edge.max_message_bytes, 65_536),
         timeout_graceful_shutdown=5,
         server_header=False,
     )

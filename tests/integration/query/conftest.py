@@ -13,10 +13,9 @@ from sqlalchemy import Engine, delete, insert, text
 from starlette.testclient import TestClient
 
 from api.app import create_app
-from api.config import EdgeSettings
 from api.tokens import SqlTokenStore
 from api.triggers import MemorySink
-from schemas.settings import Settings
+from schemas.settings import EdgeSettings, QuerySettings, Settings
 from tables.models import users
 from tests.integration.stream.harness import Isolation, Worker
 
@@ -61,10 +60,9 @@ def tokens(engine: Engine, settings: Settings) -> Iterator[dict[str, str]]:
         conn.execute(delete(users).where(users.c.email.in_(list(emails.values()))))
 
 
-def edge_client(settings: Settings, workers: list[Worker], monkeypatch: pytest.MonkeyPatch) -> TestClient:
-    monkeypatch.setenv("WORKER_URLS", ",".join(w.url for w in workers))
-    monkeypatch.setenv("QUERY_RETRY_SECONDS", "30")
-    app = create_app(
-        settings, EdgeSettings(consume=False), tokens=SqlTokenStore(settings.sqlalchemy_url), sink=MemorySink()
-    )
+def edge_client(settings: Settings, workers: list[Worker]) -> TestClient:
+    """The edge app, not consuming, its query API asking `workers`."""
+    query = QuerySettings(worker_urls=[w.url for w in workers], query_retry_seconds=30)
+    settings = settings.model_copy(update={"edge": EdgeSettings(consume=False), "query": query})
+    app = create_app(settings, tokens=SqlTokenStore(settings.sqlalchemy_url), sink=MemorySink())
     return TestClient(app)

@@ -228,7 +228,6 @@ def test_query_api_and_analytics_equal_sql(
     run: Run,
     tokens: dict[str, str],
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     workers = run.start(tmp_path, 2)
     wait_ready(workers)
@@ -236,7 +235,7 @@ def test_query_api_and_analytics_equal_sql(
     eventually(lambda: live_problems(engine, settings, workers), "the workers' live tables == SQL", timeout_s=600)
     tz = settings.pulse_timezone
     rng = random.Random(5)
-    with edge_client(settings, workers, monkeypatch) as client:
+    with edge_client(settings, workers) as client:
         queries = random_queries(engine, rng, 24)
         began = time.monotonic()
         eventually(lambda: query_problems(engine, client, tokens["analyst"], tz, queries), "query API == SQL")
