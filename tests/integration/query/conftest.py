@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, delete, insert, text
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from api.app import create_app
@@ -44,7 +45,7 @@ def run(engine: Engine) -> Iterator[Run]:
         conn.execute(text(f'DROP SCHEMA IF EXISTS "{r.schema}" CASCADE'))
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def tokens(engine: Engine, settings: Settings) -> Iterator[dict[str, str]]:
     """A token per role, of users made for this test (deleted after it)."""
     tag = uuid.uuid4().hex[:8]
@@ -60,9 +61,12 @@ def tokens(engine: Engine, settings: Settings) -> Iterator[dict[str, str]]:
         conn.execute(delete(users).where(users.c.email.in_(list(emails.values()))))
 
 
-def edge_client(settings: Settings, workers: list[Worker]) -> TestClient:
+def edge_app(settings: Settings, workers: list[Worker]) -> Starlette:
     """The edge app, not consuming, its query API asking `workers`."""
     query = QuerySettings(worker_urls=[w.url for w in workers], query_retry_seconds=30)
     settings = settings.model_copy(update={"edge": EdgeSettings(consume=False), "query": query})
-    app = create_app(settings, tokens=SqlTokenStore(settings.sqlalchemy_url), sink=MemorySink())
-    return TestClient(app)
+    return create_app(settings, tokens=SqlTokenStore(settings.sqlalchemy_url), sink=MemorySink())
+
+
+def edge_client(settings: Settings, workers: list[Worker]) -> TestClient:
+    return TestClient(edge_app(settings, workers))
