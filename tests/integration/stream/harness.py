@@ -111,7 +111,8 @@ class Worker:
 
 
 def wait_ready(workers: Iterable[Worker], timeout_s: float = 300) -> None:
-    """Every worker has restored its state (recovery done, no rebalance under way), or fail with its log."""
+    """Every worker has restored its state (recovery done, no rebalance under way) and its group has
+    caught up with the change history (so it publishes), or fail with its log."""
     deadline = time.monotonic() + timeout_s
     for w in workers:
         status: object = None
@@ -121,7 +122,7 @@ def wait_ready(workers: Iterable[Worker], timeout_s: float = 300) -> None:
             r = w.get("/pulse/status/")
             if r is not None and r.status_code == 200:
                 status = r.json()
-                if status["state_ready"]:  # type: ignore[index]
+                if status["state_ready"] and status["caught_up"]:  # type: ignore[index]
                     break
             if time.monotonic() > deadline:
                 raise AssertionError(f"worker not ready after {timeout_s:.0f}s: {status}\n{w.log_tail()}")
