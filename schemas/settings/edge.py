@@ -28,6 +28,14 @@ class EdgeSettings(BaseSettings):
     )
     max_connections: int = Field(default=10_000, description="Open websockets per edge process (4100 beyond).")
     max_message_bytes: int = Field(default=10_240, description="Largest client frame handled (bytes).")
+    per_message_deflate: bool = Field(
+        default=False,
+        description=(
+            "Offer permessage-deflate (websocket compression). Off: every broadcast frame would be "
+            "compressed again for each connection (~40 KiB of zlib state per connection too); pusher-js "
+            "works without it."
+        ),
+    )
 
     # -- liveness ----------------------------------------------------------------------
     activity_timeout: int = Field(default=120, description="Seconds, told to clients in the handshake.")
