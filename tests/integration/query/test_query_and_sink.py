@@ -37,7 +37,9 @@ pytestmark = pytest.mark.integration
 TABLES = ("sales", "sales_by_country", "sales_by_genre", "popular_tracks")
 
 
-def eventually(check: Callable[[], list[str]], what: str, timeout_s: float = 120) -> None:
+def eventually(
+    check: Callable[[], list[str]], what: str, timeout_s: float = 120, workers: list[Worker] | None = None
+) -> None:
     """Poll `check` (bounded) until it reports no problem; fail with the last problems."""
     deadline = time.monotonic() + timeout_s
     problems = ["not checked yet"]
@@ -49,7 +51,10 @@ def eventually(check: Callable[[], list[str]], what: str, timeout_s: float = 120
         if not problems:
             return
         time.sleep(2)
-    raise AssertionError(f"{what} not reached in {timeout_s:.0f}s:\n" + "\n".join(p[:600] for p in problems[:10]))
+    stuck = "".join(f"\n--- {w.log_path.name}\n{w.log_tail(15)}\n--- its tasks\n{w.tasks()}" for w in workers or [])
+    raise AssertionError(
+        f"{what} not reached in {timeout_s:.0f}s:\n" + "\n".join(p[:600] for p in problems[:10]) + stuck
+    )
 
 
 def read_all(client: TestClient, token: str, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -232,7 +237,7 @@ def test_query_api_and_analytics_equal_sql(
     workers = run.start(tmp_path, 2)
     wait_ready(workers)
     Simulator(engine, seed=51).run(0, count=200)
-    eventually(lambda: live_problems(engine, settings, workers), "the workers' live tables == SQL", timeout_s=600)
+    eventually(lambda: live_problems(engine, settings, workers), "the workers' live tables == SQL", 600, workers)
     tz = settings.pulse_timezone
     rng = random.Random(5)
     with edge_client(settings, workers) as client:
@@ -255,7 +260,7 @@ def test_query_api_and_analytics_equal_sql(
         viewer = client.get("/api/tables/sales", headers={"Authorization": f"Bearer {tokens['viewer']}"})
         assert viewer.status_code == 403
 
-    eventually(lambda: sink_idle(workers), "the sink drained every day")
+    eventually(lambda: sink_idle(workers), "the sink drained every day", workers=workers)
     eventually(lambda: analytics_problems(engine, run.schema, tz), "analytics == SQL")
     before = closed_rows(engine, run.schema)
     counts = [(s["rows_upserted"], s["rows_deleted"]) for s in sink_status(workers)]
