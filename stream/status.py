@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 from typing import Any
 
 from stream.app import app
@@ -62,6 +63,27 @@ def await_chain(awaitable: Any) -> list[str]:
     return lines
 
 
+def producer_state() -> str:
+    """What Faust's Kafka producer holds: its buffer, batches per partition (with the leader the client
+    knows), partitions with a request in flight. A flush waits for all of it."""
+    out = [f"faust buffer: {app.producer.buffer.size} message(s)"]
+    producer = getattr(app.producer, "_producer", None)
+    if producer is None:
+        return out[0] + "\nno aiokafka producer"
+    accumulator = producer._message_accumulator
+    sender = producer._sender
+    cluster = producer.client.cluster
+    out.append(f"in flight to nodes: {sorted(sender._in_flight)}; muted: {sorted(map(str, sender._muted_partitions))}")
+    out.append(f"pending (sent, unanswered) batches: {len(accumulator._pending_batches)}")
+    for tp, batches in sorted(accumulator._batches.items(), key=lambda item: str(item[0])):
+        ages = [round(time.monotonic() - b._ctime, 1) for b in batches if hasattr(b, "_ctime")]
+        leader = cluster.leader_for_partition(tp)
+        out.append(f"  {tp.topic}[{tp.partition}]: {len(batches)} batch(es), leader {leader}, ages {ages}")
+    sender_task = sender.sender_task
+    out.append(f"sender task done: {sender_task.done() if sender_task else None}")
+    return "\n".join(out)
+
+
 def task_stacks() -> str:
     """Every pending asyncio task of the worker's event loops and where it waits (for a stalled worker)."""
     loops: dict[str, asyncio.AbstractEventLoop] = {"main": asyncio.get_running_loop()}
@@ -80,6 +102,7 @@ def task_stacks() -> str:
         out.write(f"=== {name} loop: {len(tasks)} task(s)\n")
         for task in sorted(tasks, key=lambda t: t.get_name()):
             out.write(f"--- {task.get_name()}\n" + "\n".join(await_chain(task.get_coro())) + "\n")
+    out.write("=== producer\n" + producer_state() + "\n")
     return out.getvalue()
 
 
