@@ -13,7 +13,6 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
 
 from api import auth, http_api, pages, websocket
-from api.config import EdgeSettings
 from api.delivery import DeltaConsumer
 from api.query import routes as query_routes
 from api.state import Edge
@@ -48,18 +47,17 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 def create_app(
-    settings: Settings | None = None,
-    config: EdgeSettings | None = None,
-    *,
-    tokens: TokenStore | None = None,
-    sink: TriggerSink | None = None,
+    settings: Settings | None = None, *, tokens: TokenStore | None = None, sink: TriggerSink | None = None
 ) -> Starlette:
-    """Build the edge; defaults read the environment and use PostgreSQL and Kafka."""
+    """Build the edge from `settings` (its limits: ``settings.edge``; the query API: ``settings.query``).
+
+    Defaults read the environment and use PostgreSQL and Kafka. To change a part, pass a copy:
+    ``settings.model_copy(update={"edge": EdgeSettings(consume=False)})``.
+    """
     settings = settings or get_settings()
-    config = config or EdgeSettings()
+    config = settings.edge
     edge = Edge(
         settings=settings,
-        config=config,
         tokens=tokens or SqlTokenStore(settings.sqlalchemy_url),
         sink=sink or KafkaTriggerSink(settings.kafka_bootstrap, config.triggers_topic),
     )
@@ -99,7 +97,7 @@ def create_app(
             Route("/metrics", metrics, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
-            *query_routes(),
+            *query_routes(settings.query),
             *pages.ROUTES,
         ],
         lifespan=lifespan,

@@ -3,14 +3,18 @@
 Producers (fan-out, replies) call `Connection.send`, which never waits: when the queue is full the
 connection is marked for closing with 4200 and everything queued is dropped, so a client that stops
 reading costs at most ``queue_max`` frames and never delays anybody else.
+
+The queue is a plain deque plus one future the idle writer waits on (not an `asyncio.Queue`): a
+broadcast calls `send` once per subscriber, so its cost is paid K times per delta.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
+import sys
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,7 +52,10 @@ class Connection:
     user_agent: str = ""
 
     def __post_init__(self) -> None:
-        self._queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=self.queue_max)
+        # Frames not yet handed to the socket; None is the writer's end marker (close with flush).
+        self._queue: deque[str | None] = deque()
+        self._limit = self.queue_max if self.queue_max > 0 else sys.maxsize  # as asyncio.Queue: <= 0 unbounded
+        self._wakeup: asyncio.Future[None] | None = None  # set while the writer waits for a frame
         self.closing = asyncio.Event()
 
     @property
@@ -59,14 +66,19 @@ class Connection:
         """Queue ``frame``; False when the connection is closing or just overflowed (closed with 4200)."""
         if self.close_code is not None:
             return False
-        try:
-            self._queue.put_nowait(frame)
-        except asyncio.QueueFull:
+        if len(self._queue) >= self._limit:
             self.metrics.inc("edge_drops_total", reason="send_queue_full")
             self.metrics.inc("edge_slow_consumers_closed_total")
             self.close(ErrorCode.RECONNECT, "Send queue full: reconnect and resume", flush=False)
             return False
+        self._queue.append(frame)
+        self._wake()
         return True
+
+    def _wake(self) -> None:
+        wakeup = self._wakeup
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
 
     def close(self, code: int, reason: str, *, flush: bool = True) -> None:
         """Ask for the connection to close; with ``flush`` the frames queued so far are written first."""
@@ -77,30 +89,35 @@ class Connection:
         self.flush_before_close = flush
         if flush:
             # The writer ends when it reaches this marker; make room for it if need be.
-            while True:
-                try:
-                    self._queue.put_nowait(None)
-                    break
-                except asyncio.QueueFull:
-                    self._drop_one()
+            while len(self._queue) >= self._limit:
+                self._drop_one()
+            self._queue.append(None)
+            self._wake()
         else:
             self._drain()
         self.closing.set()
 
     def _drop_one(self) -> None:
-        with contextlib.suppress(asyncio.QueueEmpty):
-            self._queue.get_nowait()
+        if self._queue:
+            self._queue.popleft()
             self.metrics.inc("edge_drops_total", reason="closing")
 
     def _drain(self) -> None:
-        while not self._queue.empty():
+        while self._queue:
             self._drop_one()
 
     async def run_writer(self) -> None:
         """Write queued frames one at a time until closed; the only task that sends on the socket."""
+        queue = self._queue
         try:
             while True:
-                frame = await self._queue.get()
+                while not queue:
+                    self._wakeup = asyncio.get_running_loop().create_future()
+                    try:
+                        await self._wakeup
+                    finally:
+                        self._wakeup = None
+                frame = queue.popleft()
                 if frame is None:
                     break
                 await self.send_text(frame)
@@ -109,4 +126,4 @@ class Connection:
             self.closing.set()
 
     def queued(self) -> int:
-        return self._queue.qsize()
+        return len(self._queue)

@@ -46,7 +46,7 @@ class Metrics:
         self._collectors: list[Callable[[], Iterable[tuple[str, Sample]]]] = []
 
     def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
-        key = tuple(sorted(labels.items()))
+        key = tuple(sorted(labels.items())) if labels else ()  # unlabelled: once per frame written
         series = self._counters[name]
         series[key] = series.get(key, 0.0) + amount
 

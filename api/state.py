@@ -7,19 +7,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from api.channels import ChannelRegistry
-from api.config import EdgeSettings
 from api.connection import Connection
 from api.history import Delta, HistoryStore
 from api.metrics import Metrics, Sample
 from api.tokens import TokenStore
 from api.triggers import TriggerSink
-from schemas.settings import Settings
+from schemas.settings import EdgeSettings, Settings
 
 
 @dataclass(eq=False)
 class Edge:
     settings: Settings
-    config: EdgeSettings
     tokens: TokenStore
     sink: TriggerSink
     metrics: Metrics = field(default_factory=Metrics)
@@ -31,6 +29,11 @@ class Edge:
         self.history = HistoryStore(self.config.history_size, self.config.history_max_channels)
         self.ready = asyncio.Event()
         self.metrics.add_collector(self._collect)
+
+    @property
+    def config(self) -> EdgeSettings:
+        """The edge's part of the settings (``settings.edge``)."""
+        return self.settings.edge
 
     def apply(self, delta: Delta) -> int:
         """Record a delta and queue its frame to this edge's subscribers; the number queued.

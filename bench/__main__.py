@@ -40,6 +40,17 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--seconds", type=float, default=15)
     f.add_argument("--client-procs", type=int, default=4)
     f.add_argument("--profile", action="store_true", help="py-spy record the edge while it fans out")
+    f.add_argument(
+        "--servers",
+        default="edge,baseline",
+        help="servers to run, in order, among edge, edge-deflate (EDGE_PER_MESSAGE_DEFLATE=true), baseline",
+    )
+    f.add_argument(
+        "--source",
+        choices=["kafka", "local"],
+        default="kafka",
+        help="deltas produced to Kafka (default) or made inside the server process (no Kafka needed)",
+    )
     return ap
 
 

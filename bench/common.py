@@ -18,7 +18,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -217,6 +217,36 @@ class CpuMeter:
         """CPU seconds per wall second since the last reset (1.0 = one core busy)."""
         wall = time.monotonic() - self.t0
         return (self._cpu() - self.c0) / wall if wall > 0 else float("nan")
+
+
+# -- fan-out records ----------------------------------------------------------------------
+
+FANOUT_CHANNEL = "private-bench"
+_PAD = "x" * 200  # a delta of realistic size (~300 B frame)
+
+
+def fanout_record(i: int) -> bytes:
+    """The `i`-th delta of the fan-out bench (seq i + 1), carrying its send time `t` (wall clock)."""
+    import orjson
+
+    value = {
+        "channel": FANOUT_CHANNEL,
+        "event": "SaleCompleted",
+        "data": {"t": time.time(), "i": i, "pad": _PAD},
+        "seq": i + 1,
+        "ts_ms": int(time.time() * 1000),
+    }
+    return orjson.dumps(value)
+
+
+async def paced(rate: float, seconds: float) -> AsyncIterator[int]:
+    """0, 1, ... int(rate * seconds) - 1, each yielded at its time on a fixed schedule from the start."""
+    began = time.monotonic()
+    for i in range(int(rate * seconds)):
+        delay = began + i / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        yield i
 
 
 # -- Kafka --------------------------------------------------------------------------------

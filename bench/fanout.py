@@ -1,21 +1,29 @@
 """Fan-out: one edge process, K subscribers of one channel in separate client processes, M events/s.
 
     python -m bench fanout [--configs 1000:20,10000:2] [--seconds 15] [--client-procs 4]
+                           [--servers edge,baseline] [--source kafka|local] [--profile]
 
-For each (K, M): a fresh deltas topic; one server process — the real edge (`chinook-pulse edge`)
-or the baseline (`bench.ws_baseline`, a bare `websockets` broadcast server); K websocket
-subscribers spread over client processes (`bench.ws_clients`; Pusher protocol with a private
-channel signed from the app secret against the edge, bare connections against the baseline);
-then M sequenced deltas per second produced to the topic for `--seconds`, each carrying its send
-time. Reported: frames delivered per second, delivery latency p50/p99/max (producer send ->
-client receive, one clock), the server's CPU (cores) and its RSS per connection
-((RSS with K connected - RSS idle) / K). The open-files limit is raised here and inherited.
+For each (K, M) and server: a fresh deltas topic; one server process — the real edge (`chinook-pulse
+edge`; `edge-deflate`: the same with EDGE_PER_MESSAGE_DEFLATE=true) or the baseline
+(`bench.ws_baseline`, a bare `websockets` broadcast server); K websocket subscribers spread over
+client processes (`bench.ws_clients`; Pusher protocol with a private channel signed from the app
+secret against the edge, bare connections against the baseline); then M sequenced deltas per second
+produced to the topic for `--seconds`, each carrying its send time. Reported: frames delivered per
+second, delivery latency p50/p99/max (producer send -> client receive, one clock), the server's CPU
+(cores) and its RSS per connection ((RSS with K connected - RSS idle) / K). The open-files limit is
+raised here and inherited.
+
+`--source local` needs no Kafka: the edge is `bench.edge_local` (the same app and uvicorn options,
+deltas applied in-process by a pump instead of the consumer) and the baseline pumps likewise; both
+start on SIGUSR1. Latency then runs from just before `Edge.apply` (no Kafka hop).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -24,17 +32,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 from aiokafka import AIOKafkaProducer
 
 from bench.common import (
     CLI,
+    FANOUT_CHANNEL,
     CpuMeter,
     Proc,
     create_topics,
     delete_topics_with_prefix,
+    fanout_record,
     free_port,
     load,
+    paced,
     pct,
     pyplot,
     raise_nofile,
@@ -45,8 +55,8 @@ from bench.common import (
 from schemas.settings import get_settings
 
 KEY, SECRET, APP_ID = "bench-key", "bench-secret-" + uuid.uuid4().hex, "4242"
-CHANNEL = "private-bench"
-PAD = "x" * 200  # a delta of realistic size (~300 B frame)
+CHANNEL = FANOUT_CHANNEL
+SERVERS = {"edge": "edge", "edge-deflate": "edge, permessage-deflate", "baseline": "websockets baseline"}
 
 
 def spy_on(pid: int, name: str) -> subprocess.Popen[bytes]:
@@ -58,8 +68,13 @@ def spy_on(pid: int, name: str) -> subprocess.Popen[bytes]:
     )
 
 
-def start_server(kind: str, topic: str, port: int, tag: str) -> Proc:
-    if kind == "edge":
+def is_edge(kind: str) -> bool:
+    return kind.startswith("edge")
+
+
+def start_server(kind: str, topic: str, port: int, tag: str, source: str, rate: float, seconds: float) -> Proc:
+    pump = ["--rate", str(rate), "--seconds", str(seconds)]
+    if is_edge(kind):
         env = {
             "PUSHER_APP_ID": APP_ID,
             "PUSHER_APP_KEY": KEY,
@@ -68,11 +83,16 @@ def start_server(kind: str, topic: str, port: int, tag: str) -> Proc:
             "EDGE_ALLOWED_ORIGINS": "*",
             "EDGE_MAX_CONNECTIONS": "50000",
             "EDGE_READY_WAIT": "10",
+            "EDGE_PER_MESSAGE_DEFLATE": "true" if kind == "edge-deflate" else "false",
         }
-        argv = [CLI, "edge", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-        return Proc(f"{tag}-edge", argv, env).start()
-    argv = [sys.executable, "-m", "bench.ws_baseline", "--port", str(port), "--topic", topic]
-    return Proc(f"{tag}-baseline", argv, {"KAFKA": get_settings().kafka_bootstrap}).start()
+        if source == "local":
+            argv = [sys.executable, "-m", "bench.edge_local", "--port", str(port), *pump]
+        else:
+            argv = [CLI, "edge", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+        return Proc(f"{tag}-{kind}", argv, env).start()
+    argv = [sys.executable, "-m", "bench.ws_baseline", "--port", str(port)]
+    argv += pump if source == "local" else ["--topic", topic, "--bootstrap", get_settings().kafka_bootstrap]
+    return Proc(f"{tag}-baseline", argv).start()
 
 
 async def wait_server(kind: str, proc: Proc, port: int, within: float = 60) -> None:
@@ -81,7 +101,7 @@ async def wait_server(kind: str, proc: Proc, port: int, within: float = 60) -> N
         while time.monotonic() < deadline:
             if not proc.alive():
                 raise RuntimeError(f"{proc.name} exited:\n{proc.tail()}")
-            if kind == "edge":
+            if is_edge(kind):
                 try:
                     if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
                         return
@@ -96,7 +116,7 @@ async def wait_server(kind: str, proc: Proc, port: int, within: float = 60) -> N
 
 
 async def start_clients(kind: str, port: int, k: int, procs: int) -> tuple[list[subprocess.Popen[bytes]], float]:
-    if kind == "edge":
+    if is_edge(kind):
         url, mode = f"ws://127.0.0.1:{port}/app/{KEY}?protocol=7&client=bench&version=1", "pusher"
     else:
         url, mode = f"ws://127.0.0.1:{port}/", "raw"
@@ -146,20 +166,8 @@ async def produce(topic: str, rate: float, seconds: float) -> int:
     await producer.start()
     sent = 0
     try:
-        began = time.monotonic()
-        total = int(rate * seconds)
-        for i in range(total):
-            delay = began + i / rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            value = {
-                "channel": CHANNEL,
-                "event": "SaleCompleted",
-                "data": {"t": time.time(), "i": i, "pad": PAD},
-                "seq": i + 1,
-                "ts_ms": int(time.time() * 1000),
-            }
-            await producer.send(topic, orjson.dumps(value), key=CHANNEL.encode())
+        async for i in paced(rate, seconds):
+            await producer.send(topic, fanout_record(i), key=CHANNEL.encode())
             sent += 1
         await producer.flush()
     finally:
@@ -167,21 +175,36 @@ async def produce(topic: str, rate: float, seconds: float) -> int:
     return sent
 
 
+async def pump(server: Proc, rate: float, seconds: float) -> int:
+    """`--source local`: the server makes and applies the records itself, from SIGUSR1 on."""
+    os.kill(server.pid, signal.SIGUSR1)
+    await asyncio.sleep(seconds)
+    return int(rate * seconds)
+
+
 async def run_config(
-    kind: str, k: int, m: float, seconds: float, client_procs: int, tag: str, profile: bool = False
+    kind: str,
+    k: int,
+    m: float,
+    seconds: float,
+    client_procs: int,
+    tag: str,
+    profile: bool = False,
+    source: str = "kafka",
 ) -> dict[str, Any]:
     settings = get_settings()
     topic = f"{tag}.deltas"
-    await create_topics(settings.kafka_bootstrap, [topic], 3)
+    if source == "kafka":
+        await create_topics(settings.kafka_bootstrap, [topic], 3)
     port = free_port()
-    server = start_server(kind, topic, port, tag)
+    server = start_server(kind, topic, port, tag, source, m, seconds)
     clients: list[subprocess.Popen[bytes]] = []
     try:
         await wait_server(kind, server, port)
         meter = CpuMeter(server.pid)
         await asyncio.sleep(1.0)
         rss_idle = meter.rss()
-        spy_connect = spy_on(server.pid, f"{tag}-connect") if profile and kind == "edge" else None
+        spy_connect = spy_on(server.pid, f"{tag}-connect") if profile and is_edge(kind) else None
         clients, connect_s = await start_clients(kind, port, k, min(client_procs, max(1, k // 250)))
         if spy_connect is not None:
             spy_connect.send_signal(2)
@@ -191,8 +214,8 @@ async def run_config(
         meter.reset()
         began = time.monotonic()
         began_wall = time.time()
-        spy = spy_on(server.pid, f"{tag}-fanout") if profile and kind == "edge" else None
-        sent = await produce(topic, m, seconds)
+        spy = spy_on(server.pid, f"{tag}-fanout") if profile and is_edge(kind) else None
+        sent = await produce(topic, m, seconds) if source == "kafka" else await pump(server, m, seconds)
         await asyncio.sleep(2.0)  # let the last frames arrive
         elapsed = time.monotonic() - began
         cpu = meter.cpu_fraction()
@@ -218,7 +241,8 @@ async def run_config(
             for code, n in r["close_codes"].items():
                 codes[code] = codes.get(code, 0) + n
         row = {
-            "server": "edge" if kind == "edge" else "websockets baseline",
+            "server": SERVERS[kind],
+            "source": source,
             "K": k,
             "M": m,
             "connected": connected,
@@ -247,21 +271,27 @@ async def run_config(
                 c.kill()
                 c.wait(10)
         server.stop()
-        await delete_topics_with_prefix(settings.kafka_bootstrap, [tag])
+        if source == "kafka":
+            await delete_topics_with_prefix(settings.kafka_bootstrap, [tag])
 
 
 async def bench(
-    configs: list[tuple[int, float]], seconds: float, client_procs: int, profile: bool = False
+    configs: list[tuple[int, float]],
+    seconds: float,
+    client_procs: int,
+    profile: bool = False,
+    servers: tuple[str, ...] = ("edge", "baseline"),
+    source: str = "kafka",
 ) -> dict[str, Any]:
     limit = raise_nofile(200_000)
-    print(f"[fanout] open files limit {limit}; {load()}", flush=True)
+    print(f"[fanout] open files limit {limit}; deltas from {source}; {load()}", flush=True)
     rows = []
     run = f"bench-fo-{uuid.uuid4().hex[:6]}"
     for k, m in configs:
-        for kind in ("edge", "baseline"):
-            row = await run_config(kind, k, m, seconds, client_procs, f"{run}-{kind}-{k}", profile)
+        for kind in servers:
+            row = await run_config(kind, k, m, seconds, client_procs, f"{run}-{kind}-{k}", profile, source)
             rows.append(row)
-            print(f"[fanout] {row['server']:20} K={k:>6} M={m:>4}: {row['msgs_per_s']:>9,.0f} msg/s "
+            print(f"[fanout] {row['server']:24} K={k:>6} M={m:>4}: {row['msgs_per_s']:>9,.0f} msg/s "
                   f"({row['delivered_ratio']:.1%} of expected), p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} "
                   f"ms, cpu {row['cpu_cores']:.2f} cores, {row['kib_per_conn']:.1f} KiB/conn, "
                   f"closed {row['closed_early']} {row['close_codes']}, {row['load']}", flush=True)  # fmt: skip
@@ -272,7 +302,7 @@ async def bench(
         [[r["server"], r["K"], r["M"], r["msgs_per_s"], f"{r['delivered_ratio']:.1%}", r["p50_ms"], r["p99_ms"],
           r["max_ms"], r["cpu_cores"], r["cpu_us_per_msg"], r["kib_per_conn"], r["connect_s"]] for r in rows],
     )  # fmt: skip
-    print(f"\nFan-out ({seconds:.0f} s per config, {load()}):\n{text}\n", flush=True)
+    print(f"\nFan-out ({seconds:.0f} s per config, deltas from {source}, {load()}):\n{text}\n", flush=True)
     plot(rows)
     save_json("fanout.json", {"rows": [{k: v for k, v in r.items() if k != "latencies_sample"} for r in rows],
                               "table": text})  # fmt: skip
@@ -292,9 +322,10 @@ def plot(rows: list[dict[str, Any]]) -> None:
     ax1.set_ylabel("fraction of frames")
     ax1.set_title("latency CDF")
     ax1.legend(fontsize=8)
-    labels = [f"{'edge' if r['server'] == 'edge' else 'ws'}\nK={r['K']}" for r in rows]
-    ax2.bar(range(len(rows)), [r["msgs_per_s"] for r in rows],
-            color=["tab:blue" if r["server"] == "edge" else "tab:gray" for r in rows])  # fmt: skip
+    short = {"edge": "edge", "edge, permessage-deflate": "edge+deflate", "websockets baseline": "ws"}
+    colors = {"edge": "tab:blue", "edge, permessage-deflate": "tab:cyan", "websockets baseline": "tab:gray"}
+    labels = [f"{short[r['server']]}\nK={r['K']}" for r in rows]
+    ax2.bar(range(len(rows)), [r["msgs_per_s"] for r in rows], color=[colors[r["server"]] for r in rows])
     for i, r in enumerate(rows):
         ax2.text(i, r["msgs_per_s"], f"{r['msgs_per_s']:,.0f}\n{r['cpu_cores']:.2f} cores", ha="center",
                  va="bottom", fontsize=8)  # fmt: skip
@@ -314,5 +345,17 @@ def parse_configs(text: str) -> list[tuple[int, float]]:
     return out
 
 
+def parse_servers(text: str) -> tuple[str, ...]:
+    kinds = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [k for k in kinds if k not in SERVERS]
+    if unknown or not kinds:
+        raise ValueError(f"--servers: {unknown or text!r} not among {', '.join(SERVERS)}")
+    return kinds
+
+
 def main(args: Any) -> dict[str, Any]:
-    return asyncio.run(bench(parse_configs(args.configs), args.seconds, args.client_procs, args.profile))
+    servers = parse_servers(getattr(args, "servers", "edge,baseline"))
+    source = getattr(args, "source", "kafka")
+    return asyncio.run(
+        bench(parse_configs(args.configs), args.seconds, args.client_procs, args.profile, servers, source)
+    )

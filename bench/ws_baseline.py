@@ -1,11 +1,13 @@
 """The smallest broadcast server on the `websockets` library: the fan-out baseline.
 
     python -m bench.ws_baseline --port P --topic T [--bootstrap 127.0.0.1:9092]
+    python -m bench.ws_baseline --port P --rate M --seconds S      # no Kafka: pumps on SIGUSR1
 
 Every websocket connection joins one set; every record of the deltas topic `T` (all partitions,
 no group, from its end) is turned into the same Pusher frame the edge sends (`event`, `channel`,
 `data` as a JSON string) and handed to `websockets.broadcast`. No protocol, no auth, no history,
-no per-connection queue: what the edge is measured against.
+no per-connection queue: what the edge is measured against. Without `--topic`, SIGUSR1 starts M
+records/s for S seconds made here (`bench.common.fanout_record`), as `bench.edge_local` does.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from websockets import broadcast
 from websockets.asyncio.server import ServerConnection, serve
+
+from bench.common import fanout_record, paced
 
 CLIENTS: set[ServerConnection] = set()
 
@@ -49,29 +53,45 @@ async def consume(bootstrap: str, topic: str) -> None:
             batches = await consumer.getmany(timeout_ms=500, max_records=2000)
             for records in batches.values():
                 for r in records:
-                    d = orjson.loads(r.value)
-                    data = dict(d["data"])
-                    data["seq"] = d["seq"]
-                    frame = json.dumps({"event": d["event"], "channel": d["channel"], "data": json.dumps(data)})
-                    broadcast(CLIENTS, frame)
+                    broadcast(CLIENTS, frame_of(r.value))
     finally:
         await consumer.stop()
 
 
-async def main(port: int, topic: str, bootstrap: str) -> None:
-    stop = asyncio.get_running_loop().create_future()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set_result, None)
+def frame_of(value: bytes) -> str:
+    d = orjson.loads(value)
+    data = dict(d["data"])
+    data["seq"] = d["seq"]
+    return json.dumps({"event": d["event"], "channel": d["channel"], "data": json.dumps(data)})
+
+
+async def pump(rate: float, seconds: float) -> None:
+    async for i in paced(rate, seconds):
+        broadcast(CLIENTS, frame_of(fanout_record(i)))
+
+
+async def main(port: int, topic: str | None, bootstrap: str, rate: float, seconds: float) -> None:
+    loop = asyncio.get_running_loop()
+    stop = loop.create_future()
+    loop.add_signal_handler(signal.SIGTERM, stop.set_result, None)
+    tasks: set[asyncio.Task[None]] = set()
     async with serve(handler, "127.0.0.1", port, max_queue=16, ping_interval=None):
-        task = asyncio.create_task(consume(bootstrap, topic))
+        if topic is not None:
+            tasks.add(asyncio.create_task(consume(bootstrap, topic)))
+        else:
+            loop.add_signal_handler(signal.SIGUSR1, lambda: tasks.add(loop.create_task(pump(rate, seconds))))
         print("ready", flush=True)
         await stop
-        task.cancel()
+        for task in tasks:
+            task.cancel()
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--topic", required=True)
+    ap.add_argument("--topic", help="the deltas topic; none: records made here on SIGUSR1")
     ap.add_argument("--bootstrap", default="127.0.0.1:9092")
+    ap.add_argument("--rate", type=float, default=20.0, help="records/s without --topic")
+    ap.add_argument("--seconds", type=float, default=15.0)
     a = ap.parse_args()
-    asyncio.run(main(a.port, a.topic, a.bootstrap))
+    asyncio.run(main(a.port, a.topic, a.bootstrap, a.rate, a.seconds))

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Download the local stack's jars from Maven Central into .cache/jars (git-ignored).
 #
-# (.cache is CACHE_DIR when set, as in schemas/settings.py)
+# (.cache is CACHE_DIR when set, as in schemas/settings/)
 #   .cache/jars/kafka                        broker (KRaft), storage tool, Kafka Connect, Log4j 2
 #   .cache/jars/plugins/debezium-postgres    Debezium's PostgreSQL connector (Connect plugin.path)
 #

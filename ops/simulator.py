@@ -166,7 +166,8 @@ class Simulator:
         )
 
     def new_user(self, conn: Connection) -> None:
-        n = conn.execute(select(func.count()).select_from(users)).scalar_one() + 1
+        # above every id, so above every earlier shopper's n (a count repeats once users are deleted)
+        n = conn.execute(select(func.coalesce(func.max(users.c.id), 0))).scalar_one() + 1
         name = f"{self.rng.choice(SHOPPER_FIRST_NAMES)} Shopper {n}"
         conn.execute(
             insert(users).values(name=name, email=f"shopper{n}@chinook.test", role="viewer", last_activity=None)

@@ -18,11 +18,13 @@ import faust
 from schemas.settings import get_settings
 
 settings = get_settings()
+(settings.run_dir / "faust").mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
 
 app = faust.App(
     settings.worker_id,
     broker=f"kafka://{settings.kafka_bootstrap}",
     store="memory://",  # state is rebuilt from changelog topics at start-up
+    datadir=str(settings.run_dir / "faust" / settings.worker_id),  # not "<id>-data" in the working directory
     topic_partitions=settings.topic_partitions,
     topic_replication_factor=1,
     processing_guarantee="at_least_once",  # exactness comes from absolute, versioned state (docs/exactness.md)

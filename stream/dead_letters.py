@@ -15,16 +15,32 @@ log = logging.getLogger(__name__)
 async def dead_letter(event: EventT, reason: str) -> None:
     """Route the event's original bytes to the dead-letter topic with why it was rejected."""
     message = event.message
+    timestamp_ms = int(message.timestamp * 1000) if message.timestamp else None
+    await dead_letter_record(
+        message.topic, message.partition, message.offset, message.key, message.value, timestamp_ms, reason
+    )
+
+
+async def dead_letter_record(
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes | None,
+    timestamp_ms: int | None,
+    reason: str,
+) -> None:
+    """Dead-letter one record read outside a Faust stream (the reference loader's)."""
     letter = build_dead_letter(
-        key=message.key,
-        value=message.value,
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        timestamp_ms=int(message.timestamp * 1000) if message.timestamp else None,
+        key=key,
+        value=value,
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        timestamp_ms=timestamp_ms,
         reason=reason,
         worker=app.conf.id,
     )
-    key, value = encode_dead_letter(letter)
-    log.warning("dead letter %s/%s/%s: %s", message.topic, message.partition, message.offset, reason)
-    await dlq.send(key=key, value=value)
+    dlq_key, dlq_value = encode_dead_letter(letter)
+    log.warning("dead letter %s/%s/%s: %s", topic, partition, offset, reason)
+    await dlq.send(key=dlq_key, value=dlq_value)

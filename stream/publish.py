@@ -1,4 +1,7 @@
-"""Send a delta (before its seq) to `chinook.deltas.in`; the sequencer numbers it per channel."""
+"""Send a delta (before its seq) to `chinook.deltas.in`; the sequencer numbers it per channel.
+
+Nothing is sent before the worker group has caught up with the change history (`stream.catch_up`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from typing import Any
 
 from schemas.messages import Unsequenced
 from stream.app import deltas_in
+from stream.catch_up import caught_up
 
 SALES = "private-admin.sales"
 INVOICES = "private-admin.invoices"
@@ -14,9 +18,13 @@ USERS = "private-admin.users"
 TRACKS = "private-admin.tracks"
 
 
-async def publish(channel: str, event: str, data: dict[str, Any]) -> None:
+async def publish(channel: str, event: str, data: dict[str, Any]) -> bool:
+    """Send the delta; False (nothing sent) until the group has caught up (`stream.catch_up`)."""
+    if not caught_up():
+        return False
     message = Unsequenced(channel, event, data, ts_ms=int(time.time() * 1000))
     await deltas_in.send(key=channel.encode(), value=message.encode())
+    return True
 
 
 class LastPublished:
@@ -37,6 +45,7 @@ class LastPublished:
     async def publish_if_changed(self, channel: str, event: str, data: dict[str, Any]) -> bool:
         if not self.changed(channel, event, data):
             return False
-        await publish(channel, event, data)
+        if not await publish(channel, event, data):
+            return False
         self.remember(channel, event, data)
         return True

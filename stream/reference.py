@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from schemas.debezium import DebeziumParser
-from schemas.events import ChangeEvent, Op
+from schemas.events import ChangeEvent, Op, ParseFailure
 from schemas.kafka_meta import partitions_of
+from schemas.rows import DecodingOptions
 from stream.app import app, settings
+from stream.dead_letters import dead_letter_record
 from tables.reference import ReferenceData
 
 log = logging.getLogger(__name__)
@@ -24,14 +26,24 @@ REFERENCE_TABLES = ("customer", "track", "album", "artist", "genre")
 
 reference = ReferenceData()
 reference_ready = asyncio.Event()
-_parser = DebeziumParser()
+_parser = DebeziumParser(DecodingOptions(settings.debezium_decimal_mode, settings.debezium_timestamp_unit))
 
 
-def apply(topic: str, key: bytes | None, value: bytes | None) -> None:
+def apply(topic: str, key: bytes | None, value: bytes | None) -> ParseFailure | None:
+    """Apply one reference record; a record that cannot be parsed is returned for the dead letters."""
     result = _parser.parse(key, value, topic)
     if isinstance(result, ChangeEvent):
         reference.put(result.record, deleted=result.op == Op.DELETE)
-    # tombstones, skips and failures change nothing here; the DLQ is fed by the owning agents
+    return result if isinstance(result, ParseFailure) else None  # tombstones and skips change nothing
+
+
+async def apply_records(tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+    """Apply a batch of one partition. Every worker reads every reference record at every start, so
+    a bad one is dead-lettered again each time (same key: `chinook-pulse dlq` folds the repeats)."""
+    for r in records:
+        failure = apply(tp.topic, r.key, r.value)
+        if failure is not None:
+            await dead_letter_record(tp.topic, tp.partition, r.offset, r.key, r.value, r.timestamp, failure.reason)
 
 
 async def _assign_all(consumer: AIOKafkaConsumer, topics: list[str]) -> list[TopicPartition]:
@@ -64,8 +76,7 @@ async def follow_reference_data() -> None:
         while True:
             batch = await consumer.getmany(timeout_ms=200, max_records=5000)
             for tp, records in batch.items():
-                for record in records:
-                    apply(tp.topic, record.key, record.value)
+                await apply_records(tp, records)
             if pending:
                 pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
                 if not pending:

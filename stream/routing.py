@@ -16,11 +16,12 @@ from schemas import jsonio
 from schemas.debezium import DebeziumParser
 from schemas.events import ChangeEvent, Op, ParseFailure, SkipKind, Skipped, Tombstone
 from schemas.records import Invoice, InvoiceLine, User
-from stream.app import app, cdc_invoices, cdc_users, invoice_changes, user_changes
+from schemas.rows import DecodingOptions
+from stream.app import app, cdc_invoices, cdc_users, invoice_changes, settings, user_changes
 from stream.dead_letters import dead_letter
 
 log = logging.getLogger(__name__)
-parser = DebeziumParser()
+parser = DebeziumParser(DecodingOptions(settings.debezium_decimal_mode, settings.debezium_timestamp_unit))
 
 USERS_KEY = b"users"
 

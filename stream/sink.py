@@ -6,9 +6,10 @@ every rebalance it writes every owned day again, and deletes the rows of owned d
 has (a resync). When a minute passes, the current day is written once more, so windows that
 have just closed are stored with ``closed = true``.
 
-The schema is `SINK_SCHEMA`; unset, it is `analytics` for the production worker group
-(`WORKER_ID=chinook-pulse`) and no schema at all (sink off) for any other group, so test and
-scratch workers never write the analysts' tables unless told to.
+Its settings are `Settings.sink` (``SINK_*``). The schema is `SINK_SCHEMA`; unset, it is
+`analytics` for the production worker group (`WORKER_ID=chinook-pulse`) and no schema at all
+(sink off) for any other group, so test and scratch workers never write the analysts' tables
+unless told to.
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine, create_engine
 
+from schemas.settings import SinkSettings
 from stream import days as day_owner
 from stream.app import app, day_contributions, settings
 from stream.ownership import owns, state_ready
@@ -35,20 +35,6 @@ from tables.windows import bucket_of, today
 log = logging.getLogger(__name__)
 
 PRODUCTION_GROUP = "chinook-pulse"
-
-
-class SinkSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SINK_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
-
-    enabled: bool = Field(default=True, description="Write windows into PostgreSQL.")
-    schema_name: str | None = Field(
-        default=None,
-        validation_alias="SINK_SCHEMA",
-        description="Target schema; unset: `analytics` for WORKER_ID=chinook-pulse, off for other groups.",
-    )
-    database_url: str | None = Field(default=None, description="Default: DATABASE_URL.")
-    interval: float = Field(default=2.0, description="Seconds between drains of the dirty days.")
-    batch_days: int = Field(default=25, description="Days written per transaction (one per drain).")
 
 
 def target_schema(config: SinkSettings, worker_id: str) -> str | None:
@@ -85,7 +71,7 @@ class SinkState:
         self.counters = Counters()
 
 
-config = SinkSettings()
+config = settings.sink
 state = SinkState(config)
 
 

@@ -69,5 +69,5 @@ async def publish_active_users() -> None:
     now = datetime.now(UTC)
     data = views.active_users_updated(users, now)
     if data["count"] != cache.last_count:
-        await publish(USERS, "ActiveUsersUpdated", data)
-        cache.last_count = data["count"]
+        if await publish(USERS, "ActiveUsersUpdated", data):
+            cache.last_count = data["count"]

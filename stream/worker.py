@@ -14,6 +14,7 @@ def run_worker(web_port: int | None = None, loglevel: str = "INFO") -> int:
     settings = get_settings()
     asyncio.run(ensure_topics(settings))
     from stream import (  # noqa: F401  (registers agents, tables, timers and pages)
+        catch_up,
         days,
         invoices,
         latest,

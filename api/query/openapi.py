@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from api.query.catalogue import MAX_TOP, TABLES
-from api.query.config import QuerySettings
+from schemas.settings import QuerySettings
 
 MONEY = {"type": "string", "pattern": r"^-?\d+\.\d{2}$", "description": "Decimal, two places, as a string."}
 INSTANT = {"type": "string", "format": "date-time", "description": "ISO 8601, UTC (`Z`)."}
@@ -119,9 +118,8 @@ def _parameters(config: QuerySettings) -> list[dict[str, Any]]:
     ]
 
 
-@lru_cache(maxsize=1)
-def document() -> dict[str, Any]:
-    config = QuerySettings()
+def document(config: QuerySettings) -> dict[str, Any]:
+    """The document, stating `config`'s bounds of `limit`."""
     page = {
         "type": "object",
         "required": ["table", "rows", "total", "offset", "limit", "next_cursor"],

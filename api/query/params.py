@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from api.query.catalogue import MAX_TOP, TableSpec
-from api.query.config import QuerySettings
+from schemas.settings import QuerySettings
 from tables.windows import zone
 
 KNOWN = frozenset({"window", "from", "to", "key", "top", "format", "limit", "cursor", "page"})

@@ -10,21 +10,22 @@ from starlette.routing import BaseRoute, Route
 
 from api.query import access
 from api.query.catalogue import TABLES
-from api.query.config import QuerySettings
 from api.query.openapi import document
 from api.query.params import QueryError, multi, parse_query
 from api.query.render import error, render
 from api.query.rows import fetch_rows
 from api.query.workers import WorkerPool, WorkersUnavailable
 from api.state import Edge
+from schemas.settings import QuerySettings, get_settings
 
 log = logging.getLogger(__name__)
 
 
 class QueryApi:
     def __init__(self, config: QuerySettings | None = None) -> None:
-        self.config = config or QuerySettings()
+        self.config = config or get_settings().query
         self.pool = WorkerPool(self.config)
+        self.document = document(self.config)
 
     async def list_tables(self, request: Request) -> Response:
         refused = await access.refuse(request)
@@ -55,7 +56,7 @@ class QueryApi:
         return render(query, rows, request.url, tz)
 
     async def openapi(self, request: Request) -> Response:
-        return JSONResponse(document())
+        return JSONResponse(self.document)
 
 
 def routes(config: QuerySettings | None = None) -> list[BaseRoute]:

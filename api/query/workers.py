@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from api.query.config import QuerySettings
+from schemas.settings import QuerySettings
 from tables.day_rows import DayBreakdown
 
 

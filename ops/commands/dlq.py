@@ -3,7 +3,8 @@
 `replay` produces each selected dead letter's original key and value, byte for byte, to its
 original topic (or `--to`), in its original partition when the topic has it, with a header
 `chinook-pulse-dlq` naming the dead letter. The worker's state is absolute and versioned, so
-replaying a record twice is harmless.
+replaying a record twice is harmless. A record dead-lettered more than once (reprocessed after a
+crash; a bad reference record, which every worker reads at every start) is listed and replayed once.
 """
 
 from __future__ import annotations
@@ -59,7 +60,19 @@ async def read_letters(c: AIOKafkaConsumer, topic: str) -> tuple[list[DeadLetter
                     letters.append(decode_dead_letter(r.value))
                 except (DeadLetterFormatError, TypeError):
                     unreadable += 1
-    return letters, unreadable
+    return fold_repeats(letters), unreadable
+
+
+def fold_repeats(letters: list[DeadLetter]) -> list[DeadLetter]:
+    """One dead letter per original record (its key `topic/partition/offset`), the latest failure
+    kept, in the order of first failure: a record is dead-lettered again when a worker reprocesses it
+    after a crash, and a bad reference record at every worker start."""
+    latest: dict[bytes, DeadLetter] = {}
+    for letter in letters:
+        kept = latest.get(letter.kafka_key)
+        if kept is None or letter.failed_at >= kept.failed_at:
+            latest[letter.kafka_key] = letter
+    return list(latest.values())
 
 
 def selected(letters: list[DeadLetter], args: argparse.Namespace) -> list[DeadLetter]:

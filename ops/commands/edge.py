@@ -21,10 +21,9 @@ def register(subparsers: Any) -> None:
 def run_edge(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from api.config import EdgeSettings
+    from api.server import websocket_options
 
     settings = get_settings()
-    config = EdgeSettings()
     uvicorn.run(
         "api.app:app_from_env",
         factory=True,
@@ -32,9 +31,7 @@ def run_edge(args: argparse.Namespace) -> int:
         port=args.port or settings.pusher_port,
         log_level=args.log_level,
         lifespan="on",
-        # A hard cap well above EDGE_MAX_MESSAGE_BYTES: the edge answers frames between the two with
-        # a pusher:error; beyond this the websocket layer closes with 1009.
-        ws_max_size=max(4 * config.max_message_bytes, 65_536),
+        **websocket_options(settings.edge),
         timeout_graceful_shutdown=5,
         server_header=False,
     )

@@ -100,7 +100,8 @@ class Stack:
         asyncio.run(edge.start(within=60))
 
     def logs(self) -> str:
-        return f"--- worker\n{self.worker.log_tail(20)}\n--- edge\n{self.edge.log_tail()[-2000:]}"
+        worker = f"--- worker\n{self.worker.log_tail(20)}\n--- its tasks\n{self.worker.tasks()}"
+        return f"{worker}\n--- edge\n{self.edge.log_tail()[-2000:]}"
 
 
 def wait_group_reaches_end(settings: Settings, stack: Stack, deadline: float) -> None:

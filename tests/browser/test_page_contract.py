@@ -108,9 +108,10 @@ def test_first_paint_is_the_snapshot_formatted_for_people(
         browser,
         "first",
         "['card-sales', 'card-invoices', 'card-users', 'card-tracks'].every("
-        "(id) => document.getElementById(id).dataset.state === 'ready')",
+        "(id) => document.getElementById(id).dataset.state === 'ready')"
+        " && document.querySelectorAll('#alerts-list li').length > 0",  # the notifications channel's snapshot
         ms=10_000,
-        what="every widget painted from the snapshot",
+        what="every widget and the notifications feed painted from the snapshot",
     )
     state = browser.state("first")
     assert state["sales"]["total_text"] == "$1,234,567.89"  # beyond what a float sum keeps exactly

@@ -11,11 +11,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from api.app import create_app
-from api.config import EdgeSettings
 from api.pages import SRC_DIR, VENDOR, page_url
 from api.tokens import MemoryTokenStore, User
 from api.triggers import MemorySink
-from schemas.settings import PROJECT_ROOT, Settings
+from schemas.settings import PROJECT_ROOT, EdgeSettings, Settings
 
 SECRET = "pages-test-secret-never-shown"
 
@@ -27,8 +26,13 @@ def client() -> Iterator[tuple[TestClient, dict[str, str]]]:
         "admin": store.add(User(1, "Ada Admin", "admin@chinook.test", "admin")),
         "viewer": store.add(User(3, "Vic Viewer", "viewer@chinook.test", "viewer")),
     }
-    settings = Settings(pusher_app_key="page-key", pusher_app_secret=SECRET, pulse_timezone="Europe/Berlin")
-    app = create_app(settings, EdgeSettings(consume=False), tokens=store, sink=MemorySink())
+    settings = Settings(
+        pusher_app_key="page-key",
+        pusher_app_secret=SECRET,
+        pulse_timezone="Europe/Berlin",
+        edge=EdgeSettings(consume=False),
+    )
+    app = create_app(settings, tokens=store, sink=MemorySink())
     with TestClient(app, base_url="http://127.0.0.1:8123") as test_client:
         yield test_client, tokens
 

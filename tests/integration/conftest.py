@@ -20,6 +20,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from schemas.kafka_meta import partitions_of
 from schemas.settings import Settings, get_settings
+from tests.integration.stream.harness import Isolation, Worker
 
 START_HINT = "start the services: `make test`, or `.venv/bin/chinook-pulse up --only postgres,kafka,connect`"
 
@@ -133,3 +134,18 @@ async def topic_tail(settings: Settings) -> AsyncIterator[TailFactory]:
     yield open_tail
     for tail in tails:
         await tail.stop()
+
+
+@pytest.fixture
+def isolation() -> Isolation:
+    """Worker group, deltas and dead-letter topics of this test alone."""
+    return Isolation()
+
+
+@pytest.fixture
+def workers(isolation: Isolation) -> Iterator[list[Worker]]:
+    """Worker processes a test starts (append them); stopped after it."""
+    started: list[Worker] = []
+    yield started
+    for w in started:
+        w.stop()

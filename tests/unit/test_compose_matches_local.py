@@ -11,7 +11,7 @@ import yaml
 
 from ops.stack.connector import CONNECTOR_SETTINGS, CONNECTOR_TEMPLATE, render_connector
 from ops.stack.kafka import SERVER_TEMPLATE
-from schemas.settings import PROJECT_ROOT, Settings
+from schemas.settings import PROJECT_ROOT, Settings, env_names
 
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
 DEFAULT = re.compile(r"^\$\{(?P<name>[A-Z_]+):-(?P<default>[^}]*)\}$")
@@ -25,8 +25,8 @@ def compose() -> dict[str, Any]:
 
 @pytest.fixture(autouse=True)
 def _no_env_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name.upper(), raising=False)
+    for name in env_names(Settings):
+        monkeypatch.delenv(name, raising=False)
 
 
 def _resolve(value: object) -> str:
@@ -48,7 +48,7 @@ def test_compose_registers_the_local_connector_file(compose: dict[str, Any]) -> 
 
 
 def test_every_compose_variable_is_a_setting(compose: dict[str, Any]) -> None:
-    fields = {name.upper() for name in Settings.model_fields}
+    fields = env_names(Settings)
     env = _app_env(compose)
     assert set(env) <= fields, set(env) - fields
     assert set(CONNECTOR_SETTINGS) <= set(env)  # everything the connector file is made from

@@ -15,7 +15,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from api.signing import channel_auth
-from tests.integration.api.conftest import KEY, SECRET, Deltas, EdgeFactory, raw_client
+from tests.integration.api.conftest import KEY, SECRET, Deltas, EdgeFactory, RawClient, raw_client
 
 pytestmark = pytest.mark.integration
 
@@ -179,13 +179,19 @@ async def test_stalled_socket_is_cut_with_4200_and_others_are_not_delayed(edges:
         total = 2000  # ~8 MB: more than the kernel buffers and the send queue of the stalled socket hold
         begin = time.monotonic()
         sender = asyncio.create_task(_send_many(deltas, channel, payload, total))
-        for live in (live_a, live_b):
+
+        async def read_all(live: RawClient) -> None:
             got = 0
             while got < total:
                 frame = await live.recv(within=30, what=f"delta {got + 1} on a live socket")
                 if frame["event"] == "Blob":
                     got += 1
                     assert frame["data"]["seq"] == got
+
+        # Both live sockets read at once, as live clients do: one left unread while the other is read
+        # to the end would itself stall once ~8 MB of frames (uncompressed: EDGE_PER_MESSAGE_DEFLATE
+        # is off) outgrow its buffers, and be cut with 4200 like the stalled one.
+        await asyncio.gather(read_all(live_a), read_all(live_b))
         await asyncio.wait_for(sender, 30)
         elapsed = time.monotonic() - begin
         deadline = time.monotonic() + 30

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, delete, insert, text
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from api.app import create_app
-from api.config import EdgeSettings
 from api.tokens import SqlTokenStore
 from api.triggers import MemorySink
-from schemas.settings import Settings
+from schemas.settings import EdgeSettings, QuerySettings, Settings
 from tables.models import users
 from tests.integration.stream.harness import Isolation, Worker
 
@@ -45,7 +45,7 @@ def run(engine: Engine) -> Iterator[Run]:
         conn.execute(text(f'DROP SCHEMA IF EXISTS "{r.schema}" CASCADE'))
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def tokens(engine: Engine, settings: Settings) -> Iterator[dict[str, str]]:
     """A token per role, of users made for this test (deleted after it)."""
     tag = uuid.uuid4().hex[:8]
@@ -61,10 +61,12 @@ def tokens(engine: Engine, settings: Settings) -> Iterator[dict[str, str]]:
         conn.execute(delete(users).where(users.c.email.in_(list(emails.values()))))
 
 
-def edge_client(settings: Settings, workers: list[Worker], monkeypatch: pytest.MonkeyPatch) -> TestClient:
-    monkeypatch.setenv("WORKER_URLS", ",".join(w.url for w in workers))
-    monkeypatch.setenv("QUERY_RETRY_SECONDS", "30")
-    app = create_app(
-        settings, EdgeSettings(consume=False), tokens=SqlTokenStore(settings.sqlalchemy_url), sink=MemorySink()
-    )
-    return TestClient(app)
+def edge_app(settings: Settings, workers: list[Worker]) -> Starlette:
+    """The edge app, not consuming, its query API asking `workers`."""
+    query = QuerySettings(worker_urls=[w.url for w in workers], query_retry_seconds=30)
+    settings = settings.model_copy(update={"edge": EdgeSettings(consume=False), "query": query})
+    return create_app(settings, tokens=SqlTokenStore(settings.sqlalchemy_url), sink=MemorySink())
+
+
+def edge_client(settings: Settings, workers: list[Worker]) -> TestClient:
+    return TestClient(edge_app(settings, workers))

@@ -97,6 +97,11 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.kill()
 
+    def tasks(self, limit: int = 8000) -> str:
+        """Where the worker's asyncio tasks wait (`/pulse/tasks/`): what a stalled worker is stuck on."""
+        r = self.get("/pulse/tasks/")
+        return "(no answer)" if r is None else r.text[:limit]
+
     def log_tail(self, lines: int = 40) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -111,7 +116,8 @@ class Worker:
 
 
 def wait_ready(workers: Iterable[Worker], timeout_s: float = 300) -> None:
-    """Every worker has restored its state (recovery done, no rebalance under way), or fail with its log."""
+    """Every worker has restored its state (recovery done, no rebalance under way) and its group has
+    caught up with the change history (so it publishes), or fail with its log."""
     deadline = time.monotonic() + timeout_s
     for w in workers:
         status: object = None
@@ -121,10 +127,12 @@ def wait_ready(workers: Iterable[Worker], timeout_s: float = 300) -> None:
             r = w.get("/pulse/status/")
             if r is not None and r.status_code == 200:
                 status = r.json()
-                if status["state_ready"]:  # type: ignore[index]
+                if status["state_ready"] and status["caught_up"]:  # type: ignore[index]
                     break
             if time.monotonic() > deadline:
-                raise AssertionError(f"worker not ready after {timeout_s:.0f}s: {status}\n{w.log_tail()}")
+                raise AssertionError(
+                    f"worker not ready after {timeout_s:.0f}s: {status}\n{w.log_tail()}\n--- tasks\n{w.tasks()}"
+                )
             time.sleep(0.5)
 
 
@@ -269,5 +277,5 @@ def assert_converges(
             assert not violations, "deltas break the documented contract:\n" + "\n".join(violations[:10])
             return deltas
         time.sleep(2)
-    logs = "\n".join(f"--- {w.log_path.name}\n{w.log_tail(15)}" for w in workers)
+    logs = "\n".join(f"--- {w.log_path.name}\n{w.log_tail(15)}\n--- its tasks\n{w.tasks()}" for w in workers)
     raise AssertionError(f"not equal to SQL after {timeout_s:.0f}s:\n" + "\n".join(problems[:15]) + "\n" + logs)

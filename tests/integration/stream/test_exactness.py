@@ -14,7 +14,6 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,19 +34,6 @@ from tests.integration.stream.harness import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def isolation() -> Isolation:
-    return Isolation()
-
-
-@pytest.fixture
-def workers(isolation: Isolation, tmp_path: Path) -> Iterator[list[Worker]]:
-    started: list[Worker] = []
-    yield started
-    for w in started:
-        w.stop()
 
 
 def run_traffic(engine: Engine, seed: int, count: int, rate: float) -> threading.Thread:

@@ -9,13 +9,12 @@ import pytest
 from starlette.testclient import TestClient, WebSocketTestSession
 
 from api.app import create_app
-from api.config import EdgeSettings
 from api.history import delta_from_record
 from api.signing import channel_auth
 from api.state import Edge
 from api.tokens import MemoryTokenStore, User
 from api.triggers import MemorySink
-from schemas.settings import Settings
+from schemas.settings import EdgeSettings, Settings
 
 APP_ID, KEY, SECRET = "4242", "test-key", "test-secret"
 ADMIN = User(1, "Ada Admin", "admin@chinook.test", "admin")
@@ -72,12 +71,12 @@ def subscribe(
 
 
 def make_harness(**config: Any) -> Iterator[Harness]:
-    settings = Settings(pusher_app_id=APP_ID, pusher_app_key=KEY, pusher_app_secret=SECRET)
-    edge_config = EdgeSettings(consume=False, **config)
+    edge = EdgeSettings(consume=False, **config)
+    settings = Settings(pusher_app_id=APP_ID, pusher_app_key=KEY, pusher_app_secret=SECRET, edge=edge)
     store = MemoryTokenStore()
     tokens = {u.role: store.add(u) for u in (ADMIN, ANALYST, VIEWER)}
     sink = MemorySink()
-    app = create_app(settings, edge_config, tokens=store, sink=sink)
+    app = create_app(settings, tokens=store, sink=sink)
     with TestClient(app) as client:
         yield Harness(client=client, edge=app.state.edge, sink=sink, tokens=tokens)
 

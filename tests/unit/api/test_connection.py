@@ -53,3 +53,21 @@ async def test_close_with_flush_writes_what_was_queued() -> None:
     conn.close(4009, "bye")  # queue full: makes room for its end marker by dropping the oldest
     await asyncio.wait_for(conn.run_writer(), 1)
     assert sent == ["b"] and conn.close_code == 4009
+
+
+async def test_frames_are_written_in_order_across_idle_periods_and_zero_means_unbounded() -> None:
+    sent: list[str] = []
+
+    async def send(text: str) -> None:
+        sent.append(text)
+
+    conn = Connection("1.1", send, queue_max=0, metrics=Metrics())  # <= 0: no limit, as asyncio.Queue
+    writer = asyncio.create_task(conn.run_writer())
+    assert all(conn.send(f"a{i}") for i in range(5000))
+    await asyncio.sleep(0.01)
+    assert conn.queued() == 0 and writer.done() is False  # idle again, waiting for the next frame
+    conn.send("b")
+    conn.close(4009, "bye")
+    await asyncio.wait_for(writer, 1)
+    assert sent == [*(f"a{i}" for i in range(5000)), "b"]
+    assert conn.metrics.value("edge_messages_out_total") == 5001

@@ -9,11 +9,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from api.app import create_app
-from api.config import EdgeSettings
 from api.query.openapi import document
 from api.tokens import MemoryTokenStore, User
 from api.triggers import MemorySink
-from schemas.settings import Settings
+from schemas.settings import EdgeSettings, QuerySettings, Settings
 
 ROLES = ("admin", "analyst", "viewer")
 
@@ -30,7 +29,7 @@ def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, dict[s
     monkeypatch.setenv("QUERY_RETRY_SECONDS", "0.3")
     store = MemoryTokenStore()
     tokens = {role: store.add(User(i, role, f"{role}@chinook.test", role)) for i, role in enumerate(ROLES)}
-    app = create_app(Settings(), EdgeSettings(consume=False), tokens=store, sink=MemorySink())
+    app = create_app(Settings(edge=EdgeSettings(consume=False)), tokens=store, sink=MemorySink())
     with TestClient(app) as c:
         yield c, tokens
 
@@ -70,7 +69,7 @@ def test_unknown_table_bad_range_and_workers_down(client: tuple[TestClient, dict
 def test_openapi_document_is_served_and_names_every_table(client: tuple[TestClient, dict[str, str]]) -> None:
     c, _ = client
     doc = c.get("/openapi.json").json()
-    assert doc == document()
+    assert doc == document(QuerySettings())
     op = doc["paths"]["/api/tables/{name}"]["get"]
     assert set(op["responses"]) == {"200", "400", "401", "403", "404", "503"}
     name = next(p for p in op["parameters"] if p["name"] == "name")

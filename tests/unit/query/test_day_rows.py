@@ -4,9 +4,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from api.query.catalogue import TABLES
-from api.query.config import QuerySettings
 from api.query.params import parse_query
 from api.query.rows import select
+from schemas.settings import QuerySettings
 from tables.contributions import Contribution, TrackSale
 from tables.day_rows import DayBreakdown, local_days
 from tables.day_sales import DaySales

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import pytest
 
 from api.query.catalogue import TABLES
-from api.query.config import QuerySettings
 from api.query.params import QueryError, negotiate, parse_instant, parse_query
+from schemas.settings import QuerySettings
 
 CONFIG = QuerySettings(worker_urls=["http://127.0.0.1:1"])
 NOW = datetime(2024, 5, 28, 15, 30, tzinfo=UTC)

@@ -1,6 +1,8 @@
-"""Settings of the query API: where the workers' web views are, and how long to wait for them.
+"""The query API's part of the settings (`Settings.query`): variables ``WORKER_URLS`` and ``QUERY_*``.
 
-Every default is a DEVELOPMENT default. ``WORKER_URLS`` is comma-separated (or a JSON list).
+Where the workers' web views are and how long to wait for them. There is no env prefix: the field
+names carry ``query_`` themselves, as ``WORKER_URLS`` has none. Every default is a DEVELOPMENT
+default. ``WORKER_URLS`` is comma-separated (or a JSON list).
 """
 
 from __future__ import annotations
@@ -8,13 +10,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode
 
-from api.config import _split_list
+from schemas.settings._env import env_config, split_list
 
 
 class QuerySettings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = env_config()
 
     worker_urls: Annotated[list[str], NoDecode] = Field(
         default=["http://127.0.0.1:6066"],
@@ -31,5 +33,5 @@ class QuerySettings(BaseSettings):
     @field_validator("worker_urls", mode="before")
     @classmethod
     def _urls(cls, value: Any) -> Any:
-        urls = _split_list(value)
+        urls = split_list(value)
         return [u.rstrip("/") for u in urls] if isinstance(urls, list) else urls

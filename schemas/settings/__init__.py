@@ -1,5 +1,11 @@
 """One typed settings object, read from the environment (and `.env` if present).
 
+`Settings` holds the pipeline, worker, simulator and Pusher settings itself, and one part per
+component that has many: ``edge`` (`EdgeSettings`, ``EDGE_*``), ``query`` (`QuerySettings`,
+``WORKER_URLS``, ``QUERY_*``) and ``sink`` (`SinkSettings`, ``SINK_*``). Each part reads its own
+variables when `Settings` is built; pass one (``Settings(edge=EdgeSettings(consume=False))``) or
+`model_copy` to override it.
+
 Every default here is a DEVELOPMENT default, safe only on a developer's own machine.
 Production deployments must set at least the secrets (`PUSHER_APP_SECRET`) explicitly.
 """
@@ -8,15 +14,24 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from schemas.settings._env import Without, env_config
+from schemas.settings.edge import EdgeSettings
+from schemas.settings.query import QuerySettings
+from schemas.settings.sink import SinkSettings
+
+__all__ = ["PROJECT_ROOT", "EdgeSettings", "QuerySettings", "Settings", "SinkSettings", "env_names", "get_settings"]
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PARTS = ("edge", "query", "sink")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = env_config()
 
     # -- source database --------------------------------------------------------------
     database_url: str = Field(
@@ -29,6 +44,13 @@ class Settings(BaseSettings):
     connect_url: str = Field(default="http://127.0.0.1:8083", description="Kafka Connect REST API.")
     topic_prefix: str = Field(default="chinook", description="Debezium topic.prefix.")
     topic_partitions: int = Field(default=3, description="Partitions of every CDC topic.")
+    debezium_decimal_mode: Literal["auto", "precise", "string", "double"] = Field(
+        default="auto",
+        description="The connector's decimal.handling.mode; auto tells the modes apart by shape (schemas/rows.py).",
+    )
+    debezium_timestamp_unit: Literal["micros", "millis", "nanos"] = Field(
+        default="micros", description="Unit of integer TIMESTAMP values (micros: time.precision.mode=adaptive)."
+    )
     deltas_topic: str = Field(default="chinook.deltas")
     dlq_topic: str = Field(default="chinook.dlq")
 
@@ -58,6 +80,33 @@ class Settings(BaseSettings):
     run_dir: Path = Field(default=PROJECT_ROOT / ".run", description="pids, logs and local state.")
     cache_dir: Path = Field(default=PROJECT_ROOT / ".cache", description="downloaded jars.")
 
+    # -- the parts: each reads its own variables --------------------------------------
+    edge: Annotated[EdgeSettings, NoDecode] = Field(
+        default_factory=EdgeSettings, description="The websocket edge (EDGE_*)."
+    )
+    query: Annotated[QuerySettings, NoDecode] = Field(
+        default_factory=QuerySettings, description="The query API (WORKER_URLS, QUERY_*)."
+    )
+    sink: Annotated[SinkSettings, NoDecode] = Field(
+        default_factory=SinkSettings, description="The worker's SQL sink (SINK_*)."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The usual sources, minus the parts: those come from the caller or their own variables.
+
+        (Left in, a variable named ``EDGE``, ``QUERY`` or ``SINK`` would be read as a whole part.)
+        """
+        outside = (env_settings, dotenv_settings, file_secret_settings)
+        return init_settings, *(Without(source, PARTS) for source in outside)
+
     @property
     def sqlalchemy_url(self) -> str:
         """The database URL with the psycopg (3) driver named for SQLAlchemy."""
@@ -74,3 +123,17 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def env_names(model: type[BaseSettings] = Settings) -> set[str]:
+    """Every environment variable `model` reads (upper case), those of its parts included."""
+    prefix = model.model_config.get("env_prefix") or ""
+    names: set[str] = set()
+    for name, field in model.model_fields.items():
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseSettings):
+            names |= env_names(field.annotation)
+        elif isinstance(field.validation_alias, str):
+            names.add(field.validation_alias.upper())
+        else:
+            names.add((prefix + name).upper())
+    return names

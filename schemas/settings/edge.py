@@ -1,8 +1,7 @@
-"""Settings of the websocket edge that `schemas.settings.Settings` does not (yet) hold.
+"""The websocket edge's part of the settings (`Settings.edge`): variables ``EDGE_*``.
 
-Read from the environment with the prefix ``EDGE_`` (and `.env`). Every default here is a
-DEVELOPMENT default. Lists accept JSON (``["a","b"]``) or comma-separated text (``a,b``).
-The Pusher app id/key/secret, host and port come from `schemas.settings` (``PUSHER_*``).
+Every default here is a DEVELOPMENT default. Lists accept JSON (``["a","b"]``) or comma-separated
+text (``a,b``). The Pusher app id/key/secret, host and port are top-level settings (``PUSHER_*``).
 """
 
 from __future__ import annotations
@@ -10,22 +9,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode
 
-
-def _split_list(value: Any) -> Any:
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            import json
-
-            return json.loads(text)
-        return [part.strip() for part in text.split(",") if part.strip()]
-    return value
+from schemas.settings._env import env_config, split_list
 
 
 class EdgeSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="EDGE_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = env_config("EDGE_")
 
     # -- who may connect ---------------------------------------------------------------
     allowed_origins: Annotated[list[str], NoDecode] = Field(
@@ -38,6 +28,14 @@ class EdgeSettings(BaseSettings):
     )
     max_connections: int = Field(default=10_000, description="Open websockets per edge process (4100 beyond).")
     max_message_bytes: int = Field(default=10_240, description="Largest client frame handled (bytes).")
+    per_message_deflate: bool = Field(
+        default=False,
+        description=(
+            "Offer permessage-deflate (websocket compression). Off: every broadcast frame would be "
+            "compressed again for each connection (~40 KiB of zlib state per connection too); pusher-js "
+            "works without it."
+        ),
+    )
 
     # -- liveness ----------------------------------------------------------------------
     activity_timeout: int = Field(default=120, description="Seconds, told to clients in the handshake.")
@@ -81,4 +79,4 @@ class EdgeSettings(BaseSettings):
     @field_validator("allowed_origins", "client_events_channels", mode="before")
     @classmethod
     def _lists(cls, value: Any) -> Any:
-        return _split_list(value)
+        return split_list(value)
