@@ -16,6 +16,9 @@ from __future__ import annotations
 import faust
 
 from schemas.settings import get_settings
+from stream import producer_flush
+
+producer_flush.install()  # commits wait for every buffered table write (see the module)
 
 settings = get_settings()
 (settings.run_dir / "faust").mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
