@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import faust
 
+from schemas.debezium import DebeziumParser
+from schemas.rows import DecodingOptions
 from schemas.settings import get_settings
 from stream import producer_flush
 
@@ -40,6 +42,9 @@ app = faust.App(
     stream_wait_empty=False,
     table_cleanup_interval=3600.0,
 )
+
+#: Decodes the CDC topics (routing and the reference loader), as the connector encodes values.
+cdc_parser = DebeziumParser(DecodingOptions(settings.debezium_decimal_mode, settings.debezium_timestamp_unit))
 
 RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 
