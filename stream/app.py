@@ -18,9 +18,10 @@ import faust
 from schemas.debezium import DebeziumParser
 from schemas.rows import DecodingOptions
 from schemas.settings import get_settings
-from stream import producer_flush
+from stream import commit_guard, producer_flush
 
 producer_flush.install()  # commits wait for every buffered table write (see the module)
+commit_guard.install()  # commits never pass an event this assignment did not process (see the module)
 
 settings = get_settings()
 (settings.run_dir / "faust").mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
