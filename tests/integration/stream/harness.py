@@ -58,9 +58,17 @@ class Isolation:
 class Worker:
     """One `chinook-pulse worker` process, logging to a file, killable at will."""
 
-    def __init__(self, isolation: Isolation, log_dir: Path, name: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        isolation: Isolation,
+        log_dir: Path,
+        name: str,
+        env: dict[str, str] | None = None,
+        supervised: bool = False,
+    ) -> None:
         self.isolation = isolation
         self.extra_env = env or {}
+        self.supervised = supervised
         self.port = free_port()
         self.log_path = log_dir / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -73,7 +81,8 @@ class Worker:
         env = {**os.environ, **self.isolation.env(), "WORKER_WEB_PORT": str(self.port), **self.extra_env}
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [CLI, "worker", "--web-port", str(self.port), "--loglevel", "WARNING"],
+            [CLI, "worker", "--web-port", str(self.port), "--loglevel", "WARNING"]
+            + (["--supervise"] if self.supervised else []),
             cwd=PROJECT_ROOT,
             env=env,
             stdout=log,
