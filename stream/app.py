@@ -15,7 +15,13 @@ from __future__ import annotations
 
 import faust
 
+from schemas.debezium import DebeziumParser
+from schemas.rows import DecodingOptions
 from schemas.settings import get_settings
+from stream import commit_guard, producer_flush
+
+producer_flush.install()  # commits wait for every buffered table write (see the module)
+commit_guard.install()  # commits never pass an event this assignment did not process (see the module)
 
 settings = get_settings()
 (settings.run_dir / "faust").mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
@@ -37,6 +43,9 @@ app = faust.App(
     stream_wait_empty=False,
     table_cleanup_interval=3600.0,
 )
+
+#: Decodes the CDC topics (routing and the reference loader), as the connector encodes values.
+cdc_parser = DebeziumParser(DecodingOptions(settings.debezium_decimal_mode, settings.debezium_timestamp_unit))
 
 RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from schemas.kafka_meta import partitions_of
 from stream.app import (
     app,
     cdc_invoices,
@@ -93,13 +94,7 @@ class CatchUp:
 
 
 async def end_offsets(consumer: AIOKafkaConsumer, topics: list[str]) -> dict[TopicPartition, int]:
-    partitions: list[TopicPartition] = []
-    for topic in topics:
-        found = consumer.partitions_for_topic(topic)
-        if not found:
-            await consumer._client._wait_on_metadata(topic)  # a topic the client has not seen yet
-            found = consumer.partitions_for_topic(topic) or set()
-        partitions += [TopicPartition(topic, p) for p in sorted(found)]
+    partitions = [TopicPartition(t, p) for t in topics for p in await partitions_of(consumer, t)]
     return dict(await consumer.end_offsets(partitions))
 
 

@@ -1,6 +1,7 @@
 """Send a delta (before its seq) to `chinook.deltas.in`; the sequencer numbers it per channel.
 
-Nothing is sent before the worker group has caught up with the change history (`stream.catch_up`).
+With `PUBLISH_AFTER_CATCH_UP` (experimental), nothing is sent before the worker group has caught up
+with the change history (`stream.catch_up`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import time
 from typing import Any
 
 from schemas.messages import Unsequenced
-from stream.app import deltas_in
+from stream.app import deltas_in, settings
 from stream.catch_up import caught_up
 
 SALES = "private-admin.sales"
@@ -19,8 +20,8 @@ TRACKS = "private-admin.tracks"
 
 
 async def publish(channel: str, event: str, data: dict[str, Any]) -> bool:
-    """Send the delta; False (nothing sent) until the group has caught up (`stream.catch_up`)."""
-    if not caught_up():
+    """Send the delta; with PUBLISH_AFTER_CATCH_UP, False (nothing sent) until the group has caught up."""
+    if settings.publish_after_catch_up and not caught_up():
         return False
     message = Unsequenced(channel, event, data, ts_ms=int(time.time() * 1000))
     await deltas_in.send(key=channel.encode(), value=message.encode())

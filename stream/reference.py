@@ -12,11 +12,9 @@ import logging
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from schemas.debezium import DebeziumParser
 from schemas.events import ChangeEvent, Op, ParseFailure
 from schemas.kafka_meta import partitions_of
-from schemas.rows import DecodingOptions
-from stream.app import app, settings
+from stream.app import app, cdc_parser, settings
 from stream.dead_letters import dead_letter_record
 from tables.reference import ReferenceData
 
@@ -26,12 +24,11 @@ REFERENCE_TABLES = ("customer", "track", "album", "artist", "genre")
 
 reference = ReferenceData()
 reference_ready = asyncio.Event()
-_parser = DebeziumParser(DecodingOptions(settings.debezium_decimal_mode, settings.debezium_timestamp_unit))
 
 
 def apply(topic: str, key: bytes | None, value: bytes | None) -> ParseFailure | None:
     """Apply one reference record; a record that cannot be parsed is returned for the dead letters."""
-    result = _parser.parse(key, value, topic)
+    result = cdc_parser.parse(key, value, topic)
     if isinstance(result, ChangeEvent):
         reference.put(result.record, deleted=result.op == Op.DELETE)
     return result if isinstance(result, ParseFailure) else None  # tombstones and skips change nothing

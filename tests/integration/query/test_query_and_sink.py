@@ -30,7 +30,7 @@ from tables import oracle
 from tables.views import iso, money
 from tests.integration.query import oracle_sql
 from tests.integration.query.conftest import Run, edge_client
-from tests.integration.stream.harness import Worker, differences, wait_ready
+from tests.integration.stream.harness import Worker, assert_commits_reach_the_end, differences, wait_ready
 
 pytestmark = pytest.mark.integration
 
@@ -238,6 +238,7 @@ def test_query_api_and_analytics_equal_sql(
     wait_ready(workers)
     Simulator(engine, seed=51).run(0, count=200)
     eventually(lambda: live_problems(engine, settings, workers), "the workers' live tables == SQL", 600, workers)
+    assert_commits_reach_the_end(settings, workers, run.isolation)
     tz = settings.pulse_timezone
     rng = random.Random(5)
     with edge_client(settings, workers) as client:

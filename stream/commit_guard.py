@@ -1,0 +1,175 @@
+"""Faust's offset commits, made to never pass an event that was not processed in this assignment.
+
+Faust commits, per partition, the end of the first run of consecutive acknowledged offsets
+(`Consumer._new_offset`). It checks that the run starts where the last commit ended only when
+that commit is known and not 0 (`if committed_offset:`), and even then lets a run start one past
+it. A fresh group has nothing committed, so the check is off exactly when two workers start
+together and rebalance several times. Add acknowledgements that arrive after a revoke (the worker
+does not wait for in-flight events, `stream_wait_empty=False`; Faust has already dropped the
+partition's acknowledgements, so a late one starts a new list) and a worker commits offset 41 of a
+partition whose events 0..39 it never processed in the new assignment. If the partition moves
+again before they are processed, the next owner starts at 41 and those events are lost for good.
+(Seen in CI: the first invoices of some days never reached the day owner.)
+
+`install()` replaces three pieces of `faust.transport.consumer.Consumer`:
+
+- `perform_seek` (run after every assignment, before processing resumes) records each stream
+  partition's *base*: the committed offset, or the partition's first offset when nothing was
+  committed (Faust leaves it unknown), and seeks there explicitly (aiokafka's `seek_to_committed`
+  skips offsets of 0 and None);
+- `ack` ignores the acknowledgement of an event taken before the latest revoke or fetched in an
+  older generation, and of any event acknowledged while the flow is stopped (Faust's streams
+  acknowledge the events they skip during a rebalance, unprocessed): a later owner, or this one
+  after the rebalance, reprocesses them (at least once; the state is idempotent);
+- `_new_offset` commits only a run of acknowledged offsets that starts at the base. A hole at the
+  head keeps the commit where it is: a stall shows as lag, a skipped event would be silent loss.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from faust.transport.consumer import Consumer
+from faust.types import TP
+
+log = logging.getLogger(__name__)
+
+#: How long a hole at a partition's head may last before the partition is read again from its base.
+HOLE_REPAIR_AFTER_S = 2.0
+
+_original_ack = Consumer.ack
+_original_on_partitions_revoked = Consumer.on_partitions_revoked
+
+
+def committable_end(base: int, acked: Iterable[int]) -> int | None:
+    """The offset to commit: one past the consecutive acknowledged run that starts at `base`.
+
+    None when `base` itself is not acknowledged (nothing can be committed yet). Offsets below
+    `base` (events reprocessed after a seek back) do not count.
+    """
+    offsets = {offset for offset in acked if offset >= base}
+    if base not in offsets:
+        return None
+    end = base
+    while end in offsets:
+        end += 1
+    return end
+
+
+def _new_offset(self: Any, tp: TP) -> int | None:
+    acked: list[int] = self._acked[tp]
+    if not acked:
+        return None
+    base: int | None = self._committed_offset[tp]
+    if base is None:  # the assignment's start is not known yet: nothing can be proven processed
+        return None
+    gaps = self._gap[tp]
+    if gaps:  # offsets the broker never returned (compaction, transaction markers) count as done
+        for interval in sorted(gaps.overlap(base, max(acked) + 1), key=lambda i: i.begin):
+            acked.extend(range(interval.begin, interval.end))
+        gaps.chop(0, max(acked) + 1)
+    # Keep the run until a commit has moved the base past it: a commit that fails or is discarded
+    # (the partition was being revoked) must be retried, not forgotten.
+    kept = sorted({offset for offset in acked if offset >= base})
+    if len(kept) != len(acked):
+        acked[:] = kept
+        self._acked_index[tp] = set(kept)
+    end = committable_end(base, kept)
+    if end is None and kept:
+        _repair_hole(self, tp, base, kept[0])
+    return end
+
+
+def _repair_hole(self: Any, tp: TP, base: int, head: int) -> None:
+    """Read `tp` again from `base` once a hole at its head has outlived `HOLE_REPAIR_AFTER_S`.
+
+    Events of one partition are processed in order, so an acknowledged offset above an
+    unacknowledged one that is not being processed means the latter was fetched and then dropped:
+    Faust clears its queues when a rebalance ends, and drops re-fetched events below the offset
+    it last read. Without a seek they would never come again.
+    """
+    holes: dict[TP, tuple[int, int, float]] = getattr(self, "pulse_holes", {})
+    self.pulse_holes = holes
+    now = time.monotonic()
+    seen = holes.get(tp)
+    if seen is None or seen[:2] != (base, head):
+        holes[tp] = (base, head, now)
+        return
+    if now - seen[2] < HOLE_REPAIR_AFTER_S or self.app.rebalancing or not self.flow_active:
+        return
+    if any(m.tp == tp and m.offset < head for m in self._unacked_messages):
+        return  # still being processed
+    holes[tp] = (base, head, now)  # the next attempt, if needed, after another interval
+    log.warning(
+        "commit guard: %s offsets %d..%d were fetched but never processed; reading from %d again",
+        tp,
+        base,
+        head - 1,
+        base,
+    )
+    task = asyncio.ensure_future(self.seek(tp, base))
+    task.add_done_callback(_seek_done)
+
+
+def _seek_done(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("commit guard: seek failed: %r", task.exception())
+
+
+def _is_stale(self: Any, message: Any) -> bool:
+    """True for an event of an ending assignment, or one a stream skipped while the flow was stopped."""
+    if not self.app.flow_control.is_active():  # streams skip (and ack) events during a rebalance
+        return True
+    stale = getattr(self, "pulse_stale", None)
+    if stale is not None and message in stale:
+        return True
+    return message.generation_id is not None and message.generation_id != self.app.consumer_generation_id
+
+
+def _ack(self: Any, message: Any) -> bool:
+    if not message.acked and _is_stale(self, message):
+        message.acked = True
+        self._unacked_messages.discard(message)
+        waiting = self._waiting_for_ack
+        if waiting is not None and not waiting.done():
+            waiting.set_result(None)
+        return False
+    return bool(_original_ack(self, message))
+
+
+async def _on_partitions_revoked(self: Any, revoked: set[TP]) -> None:
+    # every event taken so far belongs to the ending assignment; their acknowledgements no longer count
+    self.pulse_stale = weakref.WeakSet(self._unacked_messages)
+    await _original_on_partitions_revoked(self, revoked)
+
+
+async def _perform_seek(self: Any) -> None:
+    committed: Mapping[TP, int | None] = await self.seek_to_committed()
+    streams = {tp for tp in committed if not self._is_changelog_tp(tp)}
+    earliest: Mapping[TP, int] = await self.earliest_offsets(*streams) if streams else {}
+    for tp, offset in committed.items():
+        if tp not in streams:  # a changelog partition: as Faust does
+            self._read_offset[tp] = offset if offset is not None and offset >= 0 else None
+            if offset:
+                self._committed_offset[tp] = offset
+    for tp in streams:
+        first = earliest.get(tp) or 0
+        offset = committed[tp]
+        base = first if offset is None or offset < first else offset
+        if offset is None or offset <= 0 or base != offset:  # aiokafka did not seek these
+            await self.seek(tp, base)
+        self._read_offset[tp] = base if base > 0 else None
+        self._committed_offset[tp] = base
+
+
+def install() -> None:
+    """Patch Faust's consumer (before the app's consumer starts)."""
+    Consumer._new_offset = _new_offset
+    Consumer.ack = _ack
+    Consumer.on_partitions_revoked = _on_partitions_revoked
+    Consumer.perform_seek = _perform_seek

@@ -1,0 +1,167 @@
+"""Offsets are committed only over events processed in the current assignment, from its base."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from faust.transport.consumer import Consumer
+from faust.types import TP
+from faust.types.tuples import ConsumerMessage
+from intervaltree import IntervalTree
+from mode.utils.queues import FlowControlEvent
+
+from stream import commit_guard
+
+commit_guard.install()
+
+TP0 = TP("pulse.day-contributions", 0)
+
+
+def consumer(committed: int | None, generation: int = 7) -> Any:
+    """The consumer state `_new_offset` and `ack` work on, with Faust's own containers."""
+    return SimpleNamespace(
+        _acked=defaultdict(list),
+        _acked_index=defaultdict(set),
+        _gap=defaultdict(IntervalTree),
+        _committed_offset=defaultdict(lambda: None, {TP0: committed}),
+        _unacked_messages=set(),
+        _waiting_for_ack=None,
+        _n_acked=0,
+        app=SimpleNamespace(
+            consumer_generation_id=generation,
+            topics=SimpleNamespace(acks_enabled_for=lambda t: True),
+            flow_control=FlowControlEvent(initially_suspended=False),
+        ),
+    )
+
+
+def acked(state: Any, *offsets: int) -> None:
+    state._acked[TP0].extend(offsets)
+    state._acked_index[TP0].update(offsets)
+
+
+def message(offset: int, generation: int = 7) -> ConsumerMessage:
+    topic, partition = TP0
+    return ConsumerMessage(topic, partition, offset, 0.0, 0, None, b"k", b"v", None, tp=TP0, generation_id=generation)
+
+
+def test_committable_end_is_one_past_the_run_from_the_base() -> None:
+    assert commit_guard.committable_end(0, [0, 1, 2, 5]) == 3
+    assert commit_guard.committable_end(40, [38, 39, 40, 41]) == 42  # reprocessed offsets below the base
+    assert commit_guard.committable_end(40, [41, 42]) is None  # the base itself is missing
+    assert commit_guard.committable_end(0, []) is None
+
+
+def test_a_fresh_partition_is_not_committed_past_a_hole_at_its_head() -> None:
+    # Faust's own rule commits 42 here: nothing is committed yet, so it trusts the first run it finds.
+    state = consumer(committed=0)
+    acked(state, 40, 41)
+    assert Consumer._new_offset(state, TP0) is None
+    acked(state, *range(0, 40))
+    assert Consumer._new_offset(state, TP0) == 42
+
+
+def test_a_run_is_kept_until_a_commit_moves_the_base_past_it() -> None:
+    state = consumer(committed=0)
+    acked(state, 0, 1, 2)
+    assert Consumer._new_offset(state, TP0) == 3
+    # the commit was discarded (the partition was being revoked): Faust did not move the base
+    acked(state, 3)
+    assert Consumer._new_offset(state, TP0) == 4
+    state._committed_offset[TP0] = 4  # committed
+    acked(state, 5)
+    assert Consumer._new_offset(state, TP0) is None
+    assert state._acked[TP0] == [5] and state._acked_index[TP0] == {5}
+
+
+def test_one_past_the_committed_offset_is_a_hole_too() -> None:
+    # Faust allows min(acked) - committed == 1, which skips the committed offset's own event.
+    state = consumer(committed=10)
+    acked(state, 11, 12)
+    assert Consumer._new_offset(state, TP0) is None
+    acked(state, 10)
+    assert Consumer._new_offset(state, TP0) == 13
+
+
+def test_nothing_is_committed_before_the_assignment_base_is_known() -> None:
+    state = consumer(committed=None)
+    acked(state, 0, 1, 2)
+    assert Consumer._new_offset(state, TP0) is None
+
+
+def test_offsets_the_broker_skipped_count_as_processed() -> None:
+    state = consumer(committed=5)
+    acked(state, 5, 6, 9)
+    state._gap[TP0].addi(7, 9)  # 7 and 8 are compacted away
+    assert Consumer._new_offset(state, TP0) == 10
+
+
+def test_an_acknowledgement_from_an_older_generation_does_not_count() -> None:
+    state = consumer(committed=0, generation=8)
+    old = message(0, generation=7)
+    state._unacked_messages.add(old)
+    assert Consumer.ack(state, old) is False
+    assert old.acked and old not in state._unacked_messages
+    assert state._acked[TP0] == []
+    current = message(0, generation=8)
+    assert Consumer.ack(state, current) is True
+    assert state._acked[TP0] == [0]
+
+
+def test_an_acknowledgement_after_a_revoke_does_not_count() -> None:
+    import weakref
+
+    state = consumer(committed=0)
+    in_flight = message(3)
+    state._unacked_messages.add(in_flight)
+    state.pulse_stale = weakref.WeakSet(state._unacked_messages)  # what the revoke records
+    assert Consumer.ack(state, in_flight) is False
+    assert state._acked[TP0] == []
+
+
+def test_an_acknowledgement_while_the_flow_is_stopped_does_not_count() -> None:
+    # Faust's streams acknowledge the events they skip during a rebalance, unprocessed.
+    state = consumer(committed=0)
+    state.app.flow_control.suspend()
+    assert Consumer.ack(state, message(0)) is False
+    assert state._acked[TP0] == []
+    state.app.flow_control.resume()
+    assert Consumer.ack(state, message(0)) is True
+
+
+async def test_a_lasting_hole_is_read_again_from_the_base(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Faust clears its queues when a rebalance ends and drops re-fetched events below its read offset.
+    monkeypatch.setattr(commit_guard, "HOLE_REPAIR_AFTER_S", 0.0)
+    seeks: list[tuple[TP, int]] = []
+
+    async def seek(tp: TP, offset: int) -> None:
+        seeks.append((tp, offset))
+
+    state = consumer(committed=26)
+    state.seek, state.flow_active, state.app.rebalancing = seek, True, False
+    acked(state, *range(39, 45))
+    assert Consumer._new_offset(state, TP0) is None  # first seen
+    assert Consumer._new_offset(state, TP0) is None  # outlived the limit: read again
+    await asyncio.sleep(0)
+    assert seeks == [(TP0, 26)]
+
+
+async def test_a_hole_whose_event_is_being_processed_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(commit_guard, "HOLE_REPAIR_AFTER_S", 0.0)
+    seeks: list[tuple[TP, int]] = []
+
+    async def seek(tp: TP, offset: int) -> None:
+        seeks.append((tp, offset))
+
+    state = consumer(committed=26)
+    state.seek, state.flow_active, state.app.rebalancing = seek, True, False
+    state._unacked_messages.add(message(26))
+    acked(state, 27)
+    Consumer._new_offset(state, TP0)
+    Consumer._new_offset(state, TP0)
+    await asyncio.sleep(0)
+    assert seeks == []
