@@ -102,8 +102,8 @@ def _repair_hole(self: Any, tp: TP, base: int, head: int) -> None:
         return
     if now - seen[2] < HOLE_REPAIR_AFTER_S or self.app.rebalancing or not self.flow_active:
         return
-    if any(m.tp == tp and m.offset < head for m in self._unacked_messages):
-        return  # still being processed
+    if any(m.tp == tp and m.offset < head and not _is_stale(self, m) for m in list(self._unacked_messages)):
+        return  # still being processed (events left over from an ending assignment do not count)
     holes[tp] = (base, head, now)  # the next attempt, if needed, after another interval
     log.warning(
         "commit guard: %s offsets %d..%d were fetched but never processed; reading from %d again",
