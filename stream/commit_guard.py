@@ -49,6 +49,9 @@ log = logging.getLogger(__name__)
 
 #: How long a hole at a partition's head may last before the partition is read again from its base.
 HOLE_REPAIR_AFTER_S = 2.0
+#: After a repair's seek: how long the base may take to be read again, then to be processed.
+REREAD_WITHIN_S = 10.0
+PROCESS_WITHIN_S = 120.0
 
 _original_init = Consumer.__init__
 _original_ack = Consumer.ack
@@ -95,20 +98,31 @@ def _repair_hole(self: Any, tp: TP, base: int, head: int) -> None:
     Events of one partition are processed in order, so an acknowledged offset above an
     unacknowledged one that is not being processed means the latter was fetched and then dropped:
     Faust clears its queues when a rebalance ends, and drops re-fetched events below the offset
-    it last read. Without a seek they would never come again.
+    it last read. Without a seek they would never come again. Once the base has been read again
+    it waits in the agent's queue behind what was fetched before: the seek is repeated only if
+    the base is not read again within `REREAD_WITHIN_S`, or not processed within `PROCESS_WITHIN_S`.
     """
-    holes: dict[TP, tuple[int, int, float]] = getattr(self, "pulse_holes", {})
+    holes: dict[TP, tuple[int, int, float, float | None]] = getattr(self, "pulse_holes", {})
     self.pulse_holes = holes
     now = time.monotonic()
     seen = holes.get(tp)
     if seen is None or seen[:2] != (base, head):
-        holes[tp] = (base, head, now)
+        holes[tp] = (base, head, now, None)
         return
-    if now - seen[2] < HOLE_REPAIR_AFTER_S or self.app.rebalancing or not self.flow_active:
+    since, last_seek = seen[2], seen[3]
+    if self.app.rebalancing or not self.flow_active:
         return
-    if any(m.tp == tp and m.offset < head and not _is_stale(self, m) for m in list(self._unacked_messages)):
-        return  # still being processed (events left over from an ending assignment do not count)
-    holes[tp] = (base, head, now)  # the next attempt, if needed, after another interval
+    if last_seek is None:
+        if now - since < HOLE_REPAIR_AFTER_S:
+            return
+        if any(m.tp == tp and m.offset < head and not _is_stale(self, m) for m in list(self._unacked_messages)):
+            return  # still being processed (events left over from an ending assignment do not count)
+    else:
+        read_offsets = self._read_offset
+        reread = not (isinstance(read_offsets, ReadOffsets) and tp in read_offsets.pinned)
+        if now - last_seek < (PROCESS_WITHIN_S if reread else REREAD_WITHIN_S):
+            return
+    holes[tp] = (base, head, since, now)
     log.warning(
         "commit guard: %s offsets %d..%d were fetched but never processed; reading from %d again",
         tp,
@@ -205,6 +219,7 @@ def _ack(self: Any, message: Any) -> bool:
 async def _on_partitions_revoked(self: Any, revoked: set[TP]) -> None:
     # every event taken so far belongs to the ending assignment; their acknowledgements no longer count
     self.pulse_stale = weakref.WeakSet(self._unacked_messages)
+    self.pulse_holes = {}  # the next assignment starts from its committed offsets
     await _original_on_partitions_revoked(self, revoked)
 
 

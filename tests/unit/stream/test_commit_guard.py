@@ -167,6 +167,16 @@ async def test_a_lasting_hole_is_read_again_from_the_base(monkeypatch: pytest.Mo
     await asyncio.sleep(0)
     assert seeks == [(TP0, 26)]
     assert state._read_offset[TP0] == 26 and state._read_offset.pinned == {TP0: 26}
+    Consumer._new_offset(state, TP0)  # not read again yet, but within REREAD_WITHIN_S
+    state._read_offset[TP0] = 26  # read again: now it waits in the queue
+    monkeypatch.setattr(commit_guard, "REREAD_WITHIN_S", 0.0)
+    Consumer._new_offset(state, TP0)  # within PROCESS_WITHIN_S: no second seek
+    await asyncio.sleep(0)
+    assert seeks == [(TP0, 26)]
+    monkeypatch.setattr(commit_guard, "PROCESS_WITHIN_S", 0.0)
+    Consumer._new_offset(state, TP0)  # never processed: read again
+    await asyncio.sleep(0)
+    assert seeks == [(TP0, 26), (TP0, 26)]
 
 
 async def test_a_hole_whose_event_is_being_processed_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
