@@ -11,7 +11,7 @@ partition whose events 0..39 it never processed in the new assignment. If the pa
 again before they are processed, the next owner starts at 41 and those events are lost for good.
 (Seen in CI: the first invoices of some days never reached the day owner.)
 
-`install()` replaces three pieces of `faust.transport.consumer.Consumer`:
+`install()` changes `faust.transport.consumer.Consumer`:
 
 - `perform_seek` (run after every assignment, before processing resumes) records each stream
   partition's *base*: the committed offset, or the partition's first offset when nothing was
@@ -21,8 +21,15 @@ again before they are processed, the next owner starts at 41 and those events ar
   older generation, and of any event acknowledged while the flow is stopped (Faust's streams
   acknowledge the events they skip during a rebalance, unprocessed): a later owner, or this one
   after the rebalance, reprocesses them (at least once; the state is idempotent);
-- `_new_offset` commits only a run of acknowledged offsets that starts at the base. A hole at the
-  head keeps the commit where it is: a stall shows as lag, a skipped event would be silent loss.
+- `_new_offset` commits only a run of acknowledged offsets that starts at the base, and keeps the
+  run until a commit has moved the base past it (Faust forgets it as soon as it tries). A hole at
+  the head holds the commit: a stall shows as lag, a skipped event would be silent loss;
+- a hole that lasts is read again from the base (`_repair_hole`): Faust drops fetched events when
+  a rebalance ends (its queues are cleared) and drops re-fetched events below the offset it last
+  read (`ReadOffsets` pins that offset after the seek back);
+- `_add_gap` counts nothing: Faust would count offsets it skipped between two reads as processed,
+  which after a seek back are unprocessed events. Every topic the worker reads has contiguous
+  offsets (no compaction, no transactional producers); a real gap would hold the commit (lag).
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import asyncio
 import logging
 import time
 import weakref
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -41,7 +49,11 @@ log = logging.getLogger(__name__)
 
 #: How long a hole at a partition's head may last before the partition is read again from its base.
 HOLE_REPAIR_AFTER_S = 2.0
+#: After a repair's seek: how long the base may take to be read again, then to be processed.
+REREAD_WITHIN_S = 10.0
+PROCESS_WITHIN_S = 120.0
 
+_original_init = Consumer.__init__
 _original_ack = Consumer.ack
 _original_on_partitions_revoked = Consumer.on_partitions_revoked
 
@@ -68,11 +80,6 @@ def _new_offset(self: Any, tp: TP) -> int | None:
     base: int | None = self._committed_offset[tp]
     if base is None:  # the assignment's start is not known yet: nothing can be proven processed
         return None
-    gaps = self._gap[tp]
-    if gaps:  # offsets the broker never returned (compaction, transaction markers) count as done
-        for interval in sorted(gaps.overlap(base, max(acked) + 1), key=lambda i: i.begin):
-            acked.extend(range(interval.begin, interval.end))
-        gaps.chop(0, max(acked) + 1)
     # Keep the run until a commit has moved the base past it: a commit that fails or is discarded
     # (the partition was being revoked) must be retried, not forgotten.
     kept = sorted({offset for offset in acked if offset >= base})
@@ -91,20 +98,31 @@ def _repair_hole(self: Any, tp: TP, base: int, head: int) -> None:
     Events of one partition are processed in order, so an acknowledged offset above an
     unacknowledged one that is not being processed means the latter was fetched and then dropped:
     Faust clears its queues when a rebalance ends, and drops re-fetched events below the offset
-    it last read. Without a seek they would never come again.
+    it last read. Without a seek they would never come again. Once the base has been read again
+    it waits in the agent's queue behind what was fetched before: the seek is repeated only if
+    the base is not read again within `REREAD_WITHIN_S`, or not processed within `PROCESS_WITHIN_S`.
     """
-    holes: dict[TP, tuple[int, int, float]] = getattr(self, "pulse_holes", {})
+    holes: dict[TP, tuple[int, int, float, float | None]] = getattr(self, "pulse_holes", {})
     self.pulse_holes = holes
     now = time.monotonic()
     seen = holes.get(tp)
     if seen is None or seen[:2] != (base, head):
-        holes[tp] = (base, head, now)
+        holes[tp] = (base, head, now, None)
         return
-    if now - seen[2] < HOLE_REPAIR_AFTER_S or self.app.rebalancing or not self.flow_active:
+    since, last_seek = seen[2], seen[3]
+    if self.app.rebalancing or not self.flow_active:
         return
-    if any(m.tp == tp and m.offset < head for m in self._unacked_messages):
-        return  # still being processed
-    holes[tp] = (base, head, now)  # the next attempt, if needed, after another interval
+    if last_seek is None:
+        if now - since < HOLE_REPAIR_AFTER_S:
+            return
+        if any(m.tp == tp and m.offset < head and not _is_stale(self, m) for m in list(self._unacked_messages)):
+            return  # still being processed (events left over from an ending assignment do not count)
+    else:
+        read_offsets = self._read_offset
+        reread = not (isinstance(read_offsets, ReadOffsets) and tp in read_offsets.pinned)
+        if now - last_seek < (PROCESS_WITHIN_S if reread else REREAD_WITHIN_S):
+            return
+    holes[tp] = (base, head, since, now)
     log.warning(
         "commit guard: %s offsets %d..%d were fetched but never processed; reading from %d again",
         tp,
@@ -112,13 +130,69 @@ def _repair_hole(self: Any, tp: TP, base: int, head: int) -> None:
         head - 1,
         base,
     )
-    task = asyncio.ensure_future(self.seek(tp, base))
+    read_offsets = self._read_offset
+    if isinstance(read_offsets, ReadOffsets):
+        read_offsets.rewind(tp, base)
+    task = asyncio.ensure_future(self._seek(tp, base))
     task.add_done_callback(_seek_done)
 
 
 def _seek_done(task: asyncio.Future[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("commit guard: seek failed: %r", task.exception())
+
+
+class ReadOffsets(defaultdict[TP, int | None]):
+    """Faust's last-read offset per partition (`Consumer._read_offset`), which a rewind can pin.
+
+    Faust's fetch loop drops every fetched event below the offset it last read, and sets that
+    offset after each event it hands on. After a seek back, the events it had fetched before the
+    seek still come through and move the offset up again, so the events read again from the seek
+    target are dropped. `rewind(tp, base)` pins the offset at `base` until the event at `base` has
+    been read again (the events in between are handed on twice; processing is idempotent).
+    """
+
+    def __init__(self, initial: Mapping[TP, int | None] | None = None) -> None:
+        super().__init__(lambda: None, initial or {})
+        self.pinned: dict[TP, int] = {}
+
+    def rewind(self, tp: TP, base: int) -> None:
+        self.pinned[tp] = base
+        super().__setitem__(tp, base if base > 0 else None)
+
+    def reset(self, tp: TP, offset: int | None) -> None:
+        self.pinned.pop(tp, None)
+        super().__setitem__(tp, offset)
+
+    def __setitem__(self, tp: TP, offset: int | None) -> None:
+        base = self.pinned.get(tp)
+        if base is not None:
+            if offset != base:
+                return  # fetched before the rewind: the offset stays pinned
+            del self.pinned[tp]
+        super().__setitem__(tp, offset)
+
+    def pop(self, tp: TP, *default: Any) -> Any:
+        self.pinned.pop(tp, None)
+        return super().pop(tp, *default)
+
+
+def _reset_read_offset(self: Any, tp: TP, offset: int | None) -> None:
+    if isinstance(self._read_offset, ReadOffsets):
+        self._read_offset.reset(tp, offset)
+    else:
+        self._read_offset[tp] = offset
+
+
+def _init(self: Any, *args: Any, **kwargs: Any) -> None:
+    _original_init(self, *args, **kwargs)
+    self._read_offset = ReadOffsets(self._read_offset)
+
+
+async def _no_gap(self: Any, tp: TP, offset_from: int, offset_to: int) -> None:
+    """Faust counts offsets it did not see between two reads as processed ("gaps": compaction,
+    transaction markers). After a seek back its read offset is stale and that would count
+    unprocessed events; every topic the worker reads has contiguous offsets, so none are counted."""
 
 
 def _is_stale(self: Any, message: Any) -> bool:
@@ -145,6 +219,7 @@ def _ack(self: Any, message: Any) -> bool:
 async def _on_partitions_revoked(self: Any, revoked: set[TP]) -> None:
     # every event taken so far belongs to the ending assignment; their acknowledgements no longer count
     self.pulse_stale = weakref.WeakSet(self._unacked_messages)
+    self.pulse_holes = {}  # the next assignment starts from its committed offsets
     await _original_on_partitions_revoked(self, revoked)
 
 
@@ -154,7 +229,7 @@ async def _perform_seek(self: Any) -> None:
     earliest: Mapping[TP, int] = await self.earliest_offsets(*streams) if streams else {}
     for tp, offset in committed.items():
         if tp not in streams:  # a changelog partition: as Faust does
-            self._read_offset[tp] = offset if offset is not None and offset >= 0 else None
+            _reset_read_offset(self, tp, offset if offset is not None and offset >= 0 else None)
             if offset:
                 self._committed_offset[tp] = offset
     for tp in streams:
@@ -163,12 +238,14 @@ async def _perform_seek(self: Any) -> None:
         base = first if offset is None or offset < first else offset
         if offset is None or offset <= 0 or base != offset:  # aiokafka did not seek these
             await self.seek(tp, base)
-        self._read_offset[tp] = base if base > 0 else None
+        _reset_read_offset(self, tp, base if base > 0 else None)
         self._committed_offset[tp] = base
 
 
 def install() -> None:
     """Patch Faust's consumer (before the app's consumer starts)."""
+    Consumer.__init__ = _init
+    Consumer._add_gap = _no_gap
     Consumer._new_offset = _new_offset
     Consumer.ack = _ack
     Consumer.on_partitions_revoked = _on_partitions_revoked

@@ -4,11 +4,16 @@ Facts are stored per (day, invoice) with the invoice's revision; a fact is appli
 revision is newer. The sums (`tables.day_sales.DaySales`) live in memory and are rebuilt from the
 stored facts after every rebalance or restart, never changelogged themselves: they cannot drift.
 A timer publishes today's `SalesUpdated` and `PopularTracksUpdated` whenever they change.
+
+Facts come in batches (`stream.batching`); only the newest fact per (day, invoice) of a batch is
+applied, synchronously in `apply_batch` (see `stream.batching` for why it must be synchronous).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import MutableMapping, Sequence
+from contextlib import aclosing
 from datetime import date
 from typing import Any
 
@@ -17,6 +22,7 @@ from faust.types import StreamT
 from schemas import jsonio
 from stream import retention
 from stream.app import app, day_contributions, settings
+from stream.batching import batches, bytes_table, writing_for
 from stream.ownership import on_rebalance, owns, state_ready
 from stream.publish import SALES, TRACKS, LastPublished
 from stream.reference import reference, reference_ready
@@ -27,7 +33,7 @@ from tables.windows import today
 
 log = logging.getLogger(__name__)
 
-day_facts = app.Table("day-facts", key_type=bytes, value_type=bytes)
+day_facts = bytes_table("day-facts")
 
 #: Days whose facts changed since the SQL sink (`stream.sink`) last drained this set.
 dirty_days: set[date] = set()
@@ -68,13 +74,14 @@ published = LastPublished()
 on_rebalance(cache.invalidate, published.forget)
 
 
-def apply_fact(msg: dict[str, Any]) -> bool:
+def apply_fact(msg: dict[str, Any], table: MutableMapping[bytes, bytes] | None = None) -> bool:
     """Store a contribution fact if it is newer than the stored one; update the sums. False if stale."""
+    store = day_facts if table is None else table
     key = f"{msg['day']}|{msg['id']}".encode()
-    stored = day_facts.get(key)
+    stored = store.get(key)
     if stored is not None and jsonio.loads(stored)["rev"] >= msg["rev"]:
         return False
-    day_facts[key] = jsonio.dumps({"rev": msg["rev"], "c": msg["c"]})
+    store[key] = jsonio.dumps({"rev": msg["rev"], "c": msg["c"]})
     dirty_days.add(date.fromisoformat(msg["day"]))
     if cache.valid:
         c = None if msg["c"] is None else Contribution.from_json(msg["c"])
@@ -94,14 +101,37 @@ def prune(partition: int, first_kept: date) -> int:
     return len(keys)
 
 
+def apply_batch(events: Sequence[Any], now_day: date, table: MutableMapping[bytes, bytes] | None = None) -> int:
+    """Apply a batch: prune markers in place, then the newest fact per (day, invoice). Returns facts stored.
+
+    Synchronous on purpose: all reads and writes of the batch happen in one step of the event loop,
+    so they cannot interleave with a rebalance's table recovery.
+    """
+    newest: dict[tuple[str, int], tuple[int, dict[str, Any]]] = {}  # (day, invoice) -> (partition, fact)
+    for event in events:
+        msg = jsonio.loads(event.value)
+        partition = event.message.partition
+        if "prune_before" in msg:
+            with writing_for(partition):
+                prune(partition, date.fromisoformat(msg["prune_before"]))
+            continue
+        if retention.expired(date.fromisoformat(msg["day"]), settings.pulse_retention_days, now_day):
+            continue
+        seen = newest.get((msg["day"], msg["id"]))
+        if seen is None or msg["rev"] > seen[1]["rev"]:
+            newest[(msg["day"], msg["id"])] = (partition, msg)
+    stored = 0
+    for partition, msg in newest.values():
+        with writing_for(partition):
+            stored += apply_fact(msg, table)
+    return stored
+
+
 @app.agent(day_contributions)
 async def own_days(stream: StreamT[bytes]) -> None:
-    async for event in stream.events():
-        msg = jsonio.loads(event.value)
-        if "prune_before" in msg:
-            prune(event.message.partition, date.fromisoformat(msg["prune_before"]))
-        elif not retention.expired(date.fromisoformat(msg["day"]), settings.pulse_retention_days, _today()):
-            apply_fact(msg)
+    async with aclosing(batches(stream)) as taken:
+        async for events in taken:
+            apply_batch(events, _today())  # no await before this: see stream.batching
 
 
 def _today() -> date:

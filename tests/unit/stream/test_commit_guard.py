@@ -93,11 +93,28 @@ def test_nothing_is_committed_before_the_assignment_base_is_known() -> None:
     assert Consumer._new_offset(state, TP0) is None
 
 
-def test_offsets_the_broker_skipped_count_as_processed() -> None:
+def test_offsets_skipped_between_two_reads_are_not_counted_as_processed() -> None:
+    # After a seek back Faust's read offset is stale, and its "gap" would cover unprocessed events.
     state = consumer(committed=5)
+    asyncio.run(Consumer._add_gap(state, TP0, 7, 8))
+    assert not state._gap[TP0]
     acked(state, 5, 6, 9)
-    state._gap[TP0].addi(7, 9)  # 7 and 8 are compacted away
-    assert Consumer._new_offset(state, TP0) == 10
+    assert Consumer._new_offset(state, TP0) == 7
+
+
+def test_a_rewound_read_offset_stays_pinned_until_the_base_is_read_again() -> None:
+    offsets = commit_guard.ReadOffsets()
+    offsets[TP0] = 50
+    offsets.rewind(TP0, 26)
+    offsets[TP0] = 51  # fetched before the seek back: Faust would now drop 26..50 when re-fetched
+    assert offsets[TP0] == 26
+    offsets[TP0] = 26
+    offsets[TP0] = 27
+    assert offsets[TP0] == 27 and not offsets.pinned
+    offsets.rewind(TP0, 0)
+    assert offsets[TP0] is None
+    offsets.reset(TP0, 40)  # an assignment's seek wins
+    assert offsets[TP0] == 40 and not offsets.pinned
 
 
 def test_an_acknowledgement_from_an_older_generation_does_not_count() -> None:
@@ -142,12 +159,24 @@ async def test_a_lasting_hole_is_read_again_from_the_base(monkeypatch: pytest.Mo
         seeks.append((tp, offset))
 
     state = consumer(committed=26)
-    state.seek, state.flow_active, state.app.rebalancing = seek, True, False
+    state._seek, state.flow_active, state.app.rebalancing = seek, True, False
+    state._read_offset = commit_guard.ReadOffsets({TP0: 44})
     acked(state, *range(39, 45))
     assert Consumer._new_offset(state, TP0) is None  # first seen
     assert Consumer._new_offset(state, TP0) is None  # outlived the limit: read again
     await asyncio.sleep(0)
     assert seeks == [(TP0, 26)]
+    assert state._read_offset[TP0] == 26 and state._read_offset.pinned == {TP0: 26}
+    Consumer._new_offset(state, TP0)  # not read again yet, but within REREAD_WITHIN_S
+    state._read_offset[TP0] = 26  # read again: now it waits in the queue
+    monkeypatch.setattr(commit_guard, "REREAD_WITHIN_S", 0.0)
+    Consumer._new_offset(state, TP0)  # within PROCESS_WITHIN_S: no second seek
+    await asyncio.sleep(0)
+    assert seeks == [(TP0, 26)]
+    monkeypatch.setattr(commit_guard, "PROCESS_WITHIN_S", 0.0)
+    Consumer._new_offset(state, TP0)  # never processed: read again
+    await asyncio.sleep(0)
+    assert seeks == [(TP0, 26), (TP0, 26)]
 
 
 async def test_a_hole_whose_event_is_being_processed_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -158,7 +187,7 @@ async def test_a_hole_whose_event_is_being_processed_is_left_alone(monkeypatch: 
         seeks.append((tp, offset))
 
     state = consumer(committed=26)
-    state.seek, state.flow_active, state.app.rebalancing = seek, True, False
+    state._seek, state.flow_active, state.app.rebalancing = seek, True, False
     state._unacked_messages.add(message(26))
     acked(state, 27)
     Consumer._new_offset(state, TP0)

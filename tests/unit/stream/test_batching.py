@@ -1,0 +1,313 @@
+"""Batches never straddle a rebalance, and their events are acked only once they were processed.
+
+The batched invoice and day owners once lost one line's genre contribution in the two-worker kill
+test: Faust's `take_events` handed over (and later acked) batches taken before a rebalance, whose
+state writes then interleaved with table recovery replaying older values into the same in-memory
+table. These tests pin the properties of `stream.batching.batches` that rule that out, against a
+fake stream and app (no Kafka), and the Faust behaviour that made them necessary.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import contextlib
+import inspect
+import textwrap
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import faust
+import pytest
+
+from stream import batching, days, invoices
+from stream.app import app
+from stream.batching import PartitionTable, batches, writing_for
+
+
+@dataclass
+class Msg:
+    partition: int
+    offset: int
+    generation_id: int
+
+
+@dataclass
+class Ev:
+    key: bytes
+    value: bytes
+    message: Msg
+
+
+class Buffer:
+    """Faust's producer buffer: `flush` hands over some messages, or gives up after a while."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.flushes = 0
+
+    async def flush(self) -> None:
+        self.flushes += 1
+        await asyncio.sleep(0)
+        self.size = max(0, self.size - 2)  # partial progress, like a flush that timed out
+
+
+@dataclass
+class FakeApp:
+    rebalancing: bool = False
+    consumer_generation_id: int = 1
+    producer: Any = field(default_factory=lambda: SimpleNamespace(buffer=Buffer()))
+
+
+class FakeStream:
+    """A Faust stream reduced to what `batches` uses: noack(), events(), ack()."""
+
+    def __init__(self, app_: FakeApp) -> None:
+        self.app = app_
+        self.queue: asyncio.Queue[Ev | None] = asyncio.Queue()
+        self.acked: list[int] = []
+        self.buffer_at_ack: list[int] = []
+        self.manual = False
+        self.reader_closed = False
+
+    def noack(self) -> FakeStream:
+        self.manual = True
+        return self
+
+    async def events(self) -> AsyncIterator[Ev]:
+        try:
+            while True:
+                item = await self.queue.get()
+                if item is None:
+                    return
+                yield item
+        finally:
+            self.reader_closed = True
+
+    async def ack(self, event: Ev) -> bool:
+        self.acked.append(event.message.offset)
+        self.buffer_at_ack.append(self.app.producer.buffer.size)
+        return True
+
+    def put(self, *offsets: int, generation: int = 1, partition: int = 0) -> None:
+        for offset in offsets:
+            self.queue.put_nowait(Ev(b"k%d" % offset, b"{}", Msg(partition, offset, generation)))
+
+
+def offsets(events: list[Ev]) -> list[int]:
+    return [e.message.offset for e in events]
+
+
+@pytest.fixture
+def fake() -> FakeApp:
+    return FakeApp()
+
+
+async def test_events_are_acked_only_after_the_consumer_finished_their_batch(fake: FakeApp) -> None:
+    stream = FakeStream(fake)
+    stream.put(1, 2, 3)
+    async with aclosing(batches(stream, size=10, within=0.01, app_=fake)) as taken:
+        first = await anext(taken)
+        assert offsets(first) == [1, 2, 3]
+        assert stream.acked == []  # not when taken, not when handed over
+        stream.put(4)
+        second = await anext(taken)  # asking for the next batch is what acks the previous one
+        assert stream.acked == [1, 2, 3]
+        assert offsets(second) == [4]
+    assert stream.manual, "Faust must not ack by itself: the stream is read with noack()"
+
+
+async def test_a_batch_whose_processing_raised_is_not_acked(fake: FakeApp) -> None:
+    stream = FakeStream(fake)
+    stream.put(1, 2)
+    with pytest.raises(RuntimeError):
+        async with aclosing(batches(stream, size=10, within=0.01, app_=fake)) as taken:
+            async for _events in taken:
+                raise RuntimeError("processing failed")
+    assert stream.acked == []  # Faust's take_events acks the whole batch here (its finally)
+    assert stream.reader_closed, "the read of the next event must not outlive the batches"
+
+
+async def test_events_fetched_before_a_rebalance_are_dropped_unacked(fake: FakeApp) -> None:
+    stream = FakeStream(fake)
+    stream.put(10, 11, generation=1)
+    fake.consumer_generation_id = 2  # a rebalance completed after they were fetched
+    stream.put(10, 11, 12, generation=2)  # read again from the committed offset
+    async with aclosing(batches(stream, size=10, within=0.01, app_=fake)) as taken:
+        batch = await anext(taken)
+        assert offsets(batch) == [10, 11, 12]
+        assert all(e.message.generation_id == 2 for e in batch)
+        stream.put(13, generation=2)
+        await anext(taken)
+    assert stream.acked == [10, 11, 12]
+
+
+async def test_nothing_is_handed_over_while_a_rebalance_is_under_way(fake: FakeApp) -> None:
+    stream = FakeStream(fake)
+    stream.put(20, 21)
+    fake.rebalancing = True  # revoke started after they were taken, before the batch was handed over
+
+    async def rebalance_completes() -> None:
+        await asyncio.sleep(0.05)
+        fake.rebalancing = False
+        fake.consumer_generation_id = 2
+        stream.put(20, 21, generation=2)
+
+    async with aclosing(batches(stream, size=10, within=0.01, app_=fake)) as taken:
+        done = asyncio.ensure_future(rebalance_completes())
+        batch = await asyncio.wait_for(anext(taken), timeout=5)
+        await done
+        assert [(e.message.offset, e.message.generation_id) for e in batch] == [(20, 2), (21, 2)]
+    assert stream.acked == []
+
+
+async def test_acks_wait_until_the_batch_table_writes_left_the_producer_buffer(fake: FakeApp) -> None:
+    stream = FakeStream(fake)
+    stream.put(1, 2, 3)
+    async with aclosing(batches(stream, size=3, within=0.01, app_=fake)) as taken:
+        await anext(taken)
+        fake.producer.buffer.size = 5  # the batch's state writes, queued by Table.__setitem__
+        stream.put(4)
+        await anext(taken)
+    assert stream.acked == [1, 2, 3]
+    assert stream.buffer_at_ack == [0, 0, 0]
+    assert fake.producer.buffer.flushes >= 3  # one flush giving up early is not enough
+
+
+async def test_batches_respect_their_size_and_window(fake: FakeApp) -> None:
+    stream = FakeStream(fake)
+    stream.put(*range(25))
+    async with aclosing(batches(stream, size=10, within=0.5, app_=fake)) as taken:
+        sizes = [len(await anext(taken)) for _ in range(2)]
+        assert sizes == [10, 10]
+        assert len(await anext(taken)) == 5  # the window ends a partial batch
+        stream.put(30)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        lone = asyncio.ensure_future(anext(taken))
+        await asyncio.sleep(0.1)
+        stream.put(31)  # within the first event's window of 0.5 s: the same batch
+        assert offsets(await lone) == [30, 31]
+        assert loop.time() - started >= 0.4
+
+
+def test_state_is_read_and_written_synchronously_right_after_the_hand_over() -> None:
+    """The batch check in `batches` holds only until the consumer's first await."""
+    for module in (invoices, days):
+        assert not inspect.iscoroutinefunction(module.apply_batch)
+        agent = module.own_invoices if module is invoices else module.own_days
+        tree = ast.parse(textwrap.dedent(inspect.getsource(agent.fun)))
+        loops = [n for n in ast.walk(tree) if isinstance(n, ast.AsyncFor)]
+        assert len(loops) == 1
+        first = loops[0].body[0]
+        call = first.value if isinstance(first, ast.Assign | ast.Expr) else None
+        assert isinstance(call, ast.Call) and isinstance(call.func, ast.Name), ast.dump(first)
+        assert call.func.id == "apply_batch", f"{module.__name__}: apply_batch must come first in the batch loop"
+
+
+def test_writes_go_to_the_changelog_partition_named_by_writing_for() -> None:
+    table = PartitionTable(app, name="unit-partition-probe", key_type=bytes, value_type=bytes)
+    with writing_for(5):
+        assert table.partition_for_key(b"7") == 5
+    with pytest.raises(TypeError):  # Faust's own choice needs the current event, which a batch has not
+        table.partition_for_key(b"7")
+
+
+def test_faust_recovery_replaces_a_newer_in_memory_value_with_an_older_changelog_one() -> None:
+    """Why state must never be written while recovery runs: the memory store's replay just overwrites.
+
+    On a rebalance, recovery re-reads the changelog of partitions this worker keeps from where its
+    previous recovery stopped (the memory store has no persisted offset) up to the high-water mark,
+    so it replays this worker's own older writes.
+    """
+    table = PartitionTable(app, name="unit-replay-probe", key_type=bytes, value_type=bytes)
+    table.data[b"7"] = b"rev 5: row and 3 lines"  # written by a batch after the high-water mark
+    replayed = SimpleNamespace(
+        key=b"7", value=b"rev 4: row and 2 lines", message=SimpleNamespace(value=b"x", partition=3)
+    )
+    table.apply_changelog_batch([replayed])
+    assert table.data[b"7"] == b"rev 4: row and 2 lines"
+
+
+def probe_app(tmp_path: Path, name: str) -> faust.App:
+    """A Faust app of its own (never connected) whose in-memory channels feed real Faust streams."""
+    probe = faust.App(name, broker="kafka://127.0.0.1:1", store="memory://", datadir=str(tmp_path))
+    probe.flow_control.resume()
+    return probe
+
+
+async def test_faust_take_events_hands_over_and_acks_a_batch_taken_before_a_rebalance(tmp_path: Path) -> None:
+    """What the reverted commit relied on: the batch is handed over after the revoke began, and it is
+    acked when the consumer closes it, processed or not."""
+    probe = probe_app(tmp_path, "unit-take-events")
+    channel = probe.channel()
+    taken = probe.stream(channel).take_events(10, within=0.3)
+    first = asyncio.ensure_future(anext(taken))
+    await asyncio.sleep(0.05)
+    for i in range(3):
+        await channel.send(value=i)
+    await asyncio.sleep(0.05)  # in the take buffer, not handed over yet
+    probe.rebalancing = True  # the revoke begins: Faust suspends the flow...
+    probe.flow_control.suspend()
+    batch = await asyncio.wait_for(first, 5)  # ...and still hands the batch over
+    assert [e.value for e in batch] == [0, 1, 2]
+    await taken.aclose()  # the consumer raised or stopped before processing it
+    assert all(e.message.acked for e in batch)
+
+
+async def test_with_a_real_faust_stream_only_batches_acks_and_only_what_it_handed_over(tmp_path: Path) -> None:
+    probe = probe_app(tmp_path, "unit-batches")
+    channel = probe.channel()
+    fake = FakeApp(consumer_generation_id=probe.consumer_generation_id)
+    taken = batches(probe.stream(channel), size=10, within=0.05, app_=fake)
+    first = asyncio.ensure_future(anext(taken))
+    await asyncio.sleep(0.05)
+    for i in range(3):
+        await channel.send(value=i)
+    batch = await asyncio.wait_for(first, 5)
+    assert [e.value for e in batch] == [0, 1, 2]
+    assert not any(e.message.acked for e in batch)  # Faust does not ack: the stream is read with noack()
+    second = asyncio.ensure_future(anext(taken))
+    await asyncio.sleep(0.05)
+    assert all(e.message.acked for e in batch)  # asking for the next batch acked this one
+    fake.rebalancing = True
+    for i in range(3, 5):
+        await channel.send(value=i)
+    await asyncio.sleep(0.2)
+    assert not second.done()  # taken during the rebalance: dropped, not handed over
+    second.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await second
+    await taken.aclose()
+
+
+class StuckBuffer(Buffer):
+    async def flush(self) -> None:
+        self.flushes += 1
+        await asyncio.sleep(0.01)  # the broker does not answer: nothing leaves the buffer
+
+
+async def test_a_revoke_delivers_every_table_write_before_the_worker_rejoins(
+    fake: FakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recovery reads up to the high-water mark it finds after the rejoin: our writes must lie below it."""
+    assert batching._deliver_writes_before_recovery in list(app.on_partitions_revoked.iter_receivers(app))
+    flushed: list[int] = []
+
+    async def producer_flush() -> None:
+        flushed.append(fake.producer.buffer.size)
+
+    fake.producer.flush = producer_flush
+    fake.producer.buffer.size = 7
+    await batching._deliver_writes_before_recovery(fake, set())
+    assert flushed == [0]  # Faust's buffer emptied first, then the client flushed (delivered)
+
+    monkeypatch.setattr(batching, "REVOKE_FLUSH_TIMEOUT_S", 0.05)
+    fake.producer.buffer = StuckBuffer()
+    fake.producer.buffer.size = 1
+    with pytest.raises(TimeoutError):  # Faust's revoke handler crashes the worker on it
+        await batching._deliver_writes_before_recovery(fake, set())
