@@ -118,8 +118,7 @@ def _repair_hole(self: Any, tp: TP, base: int, head: int) -> None:
         if any(m.tp == tp and m.offset < head and not _is_stale(self, m) for m in list(self._unacked_messages)):
             return  # still being processed (events left over from an ending assignment do not count)
     else:
-        read_offsets = self._read_offset
-        reread = not (isinstance(read_offsets, ReadOffsets) and tp in read_offsets.pinned)
+        reread = tp not in self._read_offset.pinned
         if now - last_seek < (PROCESS_WITHIN_S if reread else REREAD_WITHIN_S):
             return
     holes[tp] = (base, head, since, now)
@@ -130,9 +129,7 @@ def _repair_hole(self: Any, tp: TP, base: int, head: int) -> None:
         head - 1,
         base,
     )
-    read_offsets = self._read_offset
-    if isinstance(read_offsets, ReadOffsets):
-        read_offsets.rewind(tp, base)
+    self._read_offset.rewind(tp, base)
     task = asyncio.ensure_future(self._seek(tp, base))
     task.add_done_callback(_seek_done)
 
@@ -175,13 +172,6 @@ class ReadOffsets(defaultdict[TP, int | None]):
     def pop(self, tp: TP, *default: Any) -> Any:
         self.pinned.pop(tp, None)
         return super().pop(tp, *default)
-
-
-def _reset_read_offset(self: Any, tp: TP, offset: int | None) -> None:
-    if isinstance(self._read_offset, ReadOffsets):
-        self._read_offset.reset(tp, offset)
-    else:
-        self._read_offset[tp] = offset
 
 
 def _init(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -229,7 +219,7 @@ async def _perform_seek(self: Any) -> None:
     earliest: Mapping[TP, int] = await self.earliest_offsets(*streams) if streams else {}
     for tp, offset in committed.items():
         if tp not in streams:  # a changelog partition: as Faust does
-            _reset_read_offset(self, tp, offset if offset is not None and offset >= 0 else None)
+            self._read_offset.reset(tp, offset if offset is not None and offset >= 0 else None)
             if offset:
                 self._committed_offset[tp] = offset
     for tp in streams:
@@ -237,8 +227,8 @@ async def _perform_seek(self: Any) -> None:
         offset = committed[tp]
         base = first if offset is None or offset < first else offset
         if offset is None or offset <= 0 or base != offset:  # aiokafka did not seek these
-            await self.seek(tp, base)
-        _reset_read_offset(self, tp, base if base > 0 else None)
+            await self._seek(tp, base)
+        self._read_offset.reset(tp, base if base > 0 else None)
         self._committed_offset[tp] = base
 
 

@@ -29,6 +29,7 @@ def consumer(committed: int | None, generation: int = 7) -> Any:
         _gap=defaultdict(IntervalTree),
         _committed_offset=defaultdict(lambda: None, {TP0: committed}),
         _unacked_messages=set(),
+        _read_offset=commit_guard.ReadOffsets(),
         _waiting_for_ack=None,
         _n_acked=0,
         app=SimpleNamespace(
@@ -150,17 +151,23 @@ def test_an_acknowledgement_while_the_flow_is_stopped_does_not_count() -> None:
     assert Consumer.ack(state, message(0)) is True
 
 
-async def test_a_lasting_hole_is_read_again_from_the_base(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Faust clears its queues when a rebalance ends and drops re-fetched events below its read offset.
-    monkeypatch.setattr(commit_guard, "HOLE_REPAIR_AFTER_S", 0.0)
+def repairable(committed: int) -> tuple[Any, list[tuple[TP, int]]]:
+    """A consumer state whose seeks (what a hole's repair does) are recorded."""
     seeks: list[tuple[TP, int]] = []
 
     async def seek(tp: TP, offset: int) -> None:
         seeks.append((tp, offset))
 
-    state = consumer(committed=26)
+    state = consumer(committed)
     state._seek, state.flow_active, state.app.rebalancing = seek, True, False
-    state._read_offset = commit_guard.ReadOffsets({TP0: 44})
+    return state, seeks
+
+
+async def test_a_lasting_hole_is_read_again_from_the_base(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Faust clears its queues when a rebalance ends and drops re-fetched events below its read offset.
+    monkeypatch.setattr(commit_guard, "HOLE_REPAIR_AFTER_S", 0.0)
+    state, seeks = repairable(committed=26)
+    state._read_offset[TP0] = 44
     acked(state, *range(39, 45))
     assert Consumer._new_offset(state, TP0) is None  # first seen
     assert Consumer._new_offset(state, TP0) is None  # outlived the limit: read again
@@ -181,13 +188,7 @@ async def test_a_lasting_hole_is_read_again_from_the_base(monkeypatch: pytest.Mo
 
 async def test_a_hole_whose_event_is_being_processed_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(commit_guard, "HOLE_REPAIR_AFTER_S", 0.0)
-    seeks: list[tuple[TP, int]] = []
-
-    async def seek(tp: TP, offset: int) -> None:
-        seeks.append((tp, offset))
-
-    state = consumer(committed=26)
-    state._seek, state.flow_active, state.app.rebalancing = seek, True, False
+    state, seeks = repairable(committed=26)
     state._unacked_messages.add(message(26))
     acked(state, 27)
     Consumer._new_offset(state, TP0)
