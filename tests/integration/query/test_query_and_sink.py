@@ -30,7 +30,14 @@ from tables import oracle
 from tables.views import iso, money
 from tests.integration.query import oracle_sql
 from tests.integration.query.conftest import Run, edge_client
-from tests.integration.stream.harness import Worker, assert_commits_reach_the_end, differences, wait_ready
+from tests.integration.stream.harness import (
+    Worker,
+    assert_commits_reach_the_end,
+    differences,
+    fact_trails,
+    uncommitted,
+    wait_ready,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -38,9 +45,13 @@ TABLES = ("sales", "sales_by_country", "sales_by_genre", "popular_tracks")
 
 
 def eventually(
-    check: Callable[[], list[str]], what: str, timeout_s: float = 120, workers: list[Worker] | None = None
+    check: Callable[[], list[str]],
+    what: str,
+    timeout_s: float = 120,
+    workers: list[Worker] | None = None,
+    explain: Callable[[list[str]], str] | None = None,
 ) -> None:
-    """Poll `check` (bounded) until it reports no problem; fail with the last problems."""
+    """Poll `check` (bounded) until it reports no problem; fail with the last problems (and `explain`'s account)."""
     deadline = time.monotonic() + timeout_s
     problems = ["not checked yet"]
     while time.monotonic() < deadline:
@@ -52,8 +63,9 @@ def eventually(
             return
         time.sleep(2)
     stuck = "".join(f"\n--- {w.log_path.name}\n{w.log_tail(15)}\n--- its tasks\n{w.tasks()}" for w in workers or [])
+    account = explain(problems) if explain is not None else ""
     raise AssertionError(
-        f"{what} not reached in {timeout_s:.0f}s:\n" + "\n".join(p[:600] for p in problems[:10]) + stuck
+        f"{what} not reached in {timeout_s:.0f}s:\n" + "\n".join(p[:600] for p in problems[:10]) + account + stuck
     )
 
 
@@ -191,6 +203,12 @@ def data_range(conn: Any) -> tuple[datetime, datetime]:
     return first.replace(tzinfo=UTC) - timedelta(days=1), last.replace(tzinfo=UTC) + timedelta(days=2)
 
 
+def pipeline_account(settings: Settings, run: Run, problems: list[str]) -> str:
+    """What the topics say about the failing days, and which partitions the group has not committed."""
+    short = uncommitted(settings, run.isolation)
+    return fact_trails(settings, run.isolation, problems) + "\n--- uncommitted\n" + ("\n".join(short[:10]) or "none")
+
+
 def live_problems(engine: Engine, settings: Settings, workers: list[Worker]) -> list[str]:
     """The harness's comparison of every day and the latest list with SQL, without the deltas topic."""
     delta_checks = ("last ", "no ActiveUsersUpdated")
@@ -237,7 +255,13 @@ def test_query_api_and_analytics_equal_sql(
     workers = run.start(tmp_path, 2)
     wait_ready(workers)
     Simulator(engine, seed=51).run(0, count=200)
-    eventually(lambda: live_problems(engine, settings, workers), "the workers' live tables == SQL", 600, workers)
+    eventually(
+        lambda: live_problems(engine, settings, workers),
+        "the workers' live tables == SQL",
+        600,
+        workers,
+        explain=lambda problems: pipeline_account(settings, run, problems),
+    )
     assert_commits_reach_the_end(settings, workers, run.isolation)
     tz = settings.pulse_timezone
     rng = random.Random(5)

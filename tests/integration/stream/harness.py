@@ -151,8 +151,15 @@ def wait_ready(workers: Iterable[Worker], timeout_s: float = 240) -> None:
 
 def read_topic(settings: Settings, topic: str, timeout_s: float = 60) -> list[dict[str, Any]]:
     """Every record of a topic (values JSON-decoded), in partition then offset order."""
+    return [value for _, _, value in read_records(settings, topic, timeout_s) if value is not None]
 
-    async def run() -> list[dict[str, Any]]:
+
+def read_records(
+    settings: Settings, topic: str, timeout_s: float = 60
+) -> list[tuple[int, bytes | None, dict[str, Any] | None]]:
+    """Every record of a topic as (partition, key, JSON-decoded value or None), in partition then offset order."""
+
+    async def run() -> list[tuple[int, bytes | None, dict[str, Any] | None]]:
         consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None, enable_auto_commit=False)
         await consumer.start()
         try:
@@ -160,14 +167,14 @@ def read_topic(settings: Settings, topic: str, timeout_s: float = 60) -> list[di
             consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)
             ends = await consumer.end_offsets(tps)
-            out: list[dict[str, Any]] = []
+            out: list[tuple[int, bytes | None, dict[str, Any] | None]] = []
             deadline = time.monotonic() + timeout_s
             while any([await consumer.position(tp) < ends[tp] for tp in tps]):
                 if time.monotonic() > deadline:
                     raise AssertionError(f"reading {topic} took longer than {timeout_s}s")
-                for _tp, records in (await consumer.getmany(timeout_ms=1000)).items():
-                    out += [json.loads(r.value) for r in records if r.value is not None]
-            return out
+                for tp, records in (await consumer.getmany(timeout_ms=1000)).items():
+                    out += [(tp.partition, r.key, None if r.value is None else json.loads(r.value)) for r in records]
+            return sorted(out, key=lambda record: record[0])  # stable: offsets stay in order
         finally:
             await consumer.stop()
 
@@ -296,6 +303,31 @@ def uncommitted(settings: Settings, isolation: Isolation) -> list[str]:
     return asyncio.run(run())
 
 
+def fact_trails(settings: Settings, isolation: Isolation, problems: list[str], days: int = 2) -> str:
+    """For the first failing days: every fact the invoice owners sent for them, and what the day
+    owners stored (the day-facts changelog), as rev:tracks in order. Tells a fact never sent from
+    one stored and then replaced by an older one."""
+    failing = sorted({p[:10] for p in problems if len(p) > 10 and p[4] == "-" and p[7] == "-"})[:days]
+    if not failing:
+        return ""
+    sent: dict[str, list[str]] = {}
+    for partition, _, msg in read_records(settings, f"{isolation.worker_id}.day-contributions"):
+        if msg is not None and msg.get("day") in failing:
+            c = msg["c"]
+            sent.setdefault(f"{msg['day']}|{msg['id']}", []).append(
+                f"p{partition}:{msg['rev']}:{'-' if c is None else len(c.get('tracks', {}))}"
+            )
+    stored: dict[str, list[str]] = {}
+    for partition, key, fact in read_records(settings, f"{isolation.worker_id}-day-facts-changelog"):
+        name = (key or b"").decode()
+        if name[:10] in failing:
+            c = None if fact is None else fact["c"]
+            rev = "del" if fact is None else fact["rev"]
+            stored.setdefault(name, []).append(f"p{partition}:{rev}:{'-' if c is None else len(c.get('tracks', {}))}")
+    lines = [f"{k}: sent {sent.get(k)} stored {stored.get(k)}" for k in sorted(set(sent) | set(stored))]
+    return "\n--- facts of " + ", ".join(failing) + " (partition:rev:tracks)\n" + "\n".join(lines)
+
+
 def assert_commits_reach_the_end(
     settings: Settings, workers: list[Worker], isolation: Isolation, timeout_s: float = 90
 ) -> None:
@@ -332,4 +364,5 @@ def assert_converges(
             return deltas
         time.sleep(2)
     logs = "\n".join(f"--- {w.log_path.name}\n{w.log_tail(15)}\n--- its tasks\n{w.tasks()}" for w in workers)
-    raise AssertionError(f"not equal to SQL after {timeout_s:.0f}s:\n" + "\n".join(problems[:15]) + "\n" + logs)
+    trails = fact_trails(settings, isolation, problems)
+    raise AssertionError(f"not equal to SQL after {timeout_s:.0f}s:\n" + "\n".join(problems[:15]) + f"{trails}\n{logs}")
