@@ -126,6 +126,8 @@ async def flush_sink() -> None:
     try:
         if state.engine is None:
             state.engine = await _connect(tables)
+            if not state_ready():  # a rebalance began while connecting: the sums may be partial
+                return
         await flush(state.engine, tables)
     except Exception as exc:  # the database may be down: keep the days, try again next tick
         state.counters.errors += 1
