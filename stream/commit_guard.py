@@ -45,10 +45,15 @@ from typing import Any
 from faust.transport.consumer import Consumer
 from faust.types import TP
 
+from stream.rebalance_window import revoke_pending
+
 log = logging.getLogger(__name__)
 
 #: How long a hole at a partition's head may last before the partition is read again from its base.
 HOLE_REPAIR_AFTER_S = 2.0
+
+#: Seeks back made to repair holes since the worker started (`/pulse/status/`).
+holes_reread = 0
 #: After a repair's seek: how long the base may take to be read again, then to be processed.
 REREAD_WITHIN_S = 10.0
 PROCESS_WITHIN_S = 120.0
@@ -75,7 +80,7 @@ def committable_end(base: int, acked: Iterable[int]) -> int | None:
 
 def _new_offset(self: Any, tp: TP) -> int | None:
     acked: list[int] = self._acked[tp]
-    if not acked:
+    if not acked or revoke_pending():  # between a revoke and the next assignment nothing is ours to commit
         return None
     base: int | None = self._committed_offset[tp]
     if base is None:  # the assignment's start is not known yet: nothing can be proven processed
@@ -122,6 +127,8 @@ def _repair_hole(self: Any, tp: TP, base: int, head: int) -> None:
         if now - last_seek < (PROCESS_WITHIN_S if reread else REREAD_WITHIN_S):
             return
     holes[tp] = (base, head, since, now)
+    global holes_reread
+    holes_reread += 1
     log.warning(
         "commit guard: %s offsets %d..%d were fetched but never processed; reading from %d again",
         tp,
@@ -187,7 +194,7 @@ async def _no_gap(self: Any, tp: TP, offset_from: int, offset_to: int) -> None:
 
 def _is_stale(self: Any, message: Any) -> bool:
     """True for an event of an ending assignment, or one a stream skipped while the flow was stopped."""
-    if not self.app.flow_control.is_active():  # streams skip (and ack) events during a rebalance
+    if revoke_pending() or not self.app.flow_control.is_active():  # streams skip (and ack) events then
         return True
     stale = getattr(self, "pulse_stale", None)
     if stale is not None and message in stale:

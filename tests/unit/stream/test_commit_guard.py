@@ -14,7 +14,7 @@ from faust.types.tuples import ConsumerMessage
 from intervaltree import IntervalTree
 from mode.utils.queues import FlowControlEvent
 
-from stream import commit_guard
+from stream import commit_guard, rebalance_window
 
 commit_guard.install()
 
@@ -151,6 +151,16 @@ def test_an_acknowledgement_while_the_flow_is_stopped_does_not_count() -> None:
     assert Consumer.ack(state, message(0)) is True
 
 
+def test_between_a_revoke_and_the_next_assignment_nothing_counts_or_commits(monkeypatch: pytest.MonkeyPatch) -> None:
+    state = consumer(committed=0)
+    acked(state, 0, 1)
+    monkeypatch.setattr(rebalance_window, "_revoked_generation", 7)  # revoked, not assigned yet
+    assert Consumer._new_offset(state, TP0) is None
+    assert Consumer.ack(state, message(2)) is False
+    monkeypatch.setattr(rebalance_window, "_revoked_generation", None)  # the next assignment came
+    assert Consumer._new_offset(state, TP0) == 2
+
+
 def repairable(committed: int) -> tuple[Any, list[tuple[TP, int]]]:
     """A consumer state whose seeks (what a hole's repair does) are recorded."""
     seeks: list[tuple[TP, int]] = []
@@ -169,10 +179,11 @@ async def test_a_lasting_hole_is_read_again_from_the_base(monkeypatch: pytest.Mo
     state, seeks = repairable(committed=26)
     state._read_offset[TP0] = 44
     acked(state, *range(39, 45))
+    repaired = commit_guard.holes_reread
     assert Consumer._new_offset(state, TP0) is None  # first seen
     assert Consumer._new_offset(state, TP0) is None  # outlived the limit: read again
     await asyncio.sleep(0)
-    assert seeks == [(TP0, 26)]
+    assert seeks == [(TP0, 26)] and commit_guard.holes_reread == repaired + 1
     assert state._read_offset[TP0] == 26 and state._read_offset.pinned == {TP0: 26}
     Consumer._new_offset(state, TP0)  # not read again yet, but within REREAD_WITHIN_S
     state._read_offset[TP0] = 26  # read again: now it waits in the queue
