@@ -7,6 +7,7 @@ import io
 import time
 from typing import Any
 
+from stream import commit_guard, rebalance_window
 from stream.app import app
 from stream.catch_up import INPUT_TOPICS, caught_up
 from stream.ownership import state_ready
@@ -43,6 +44,10 @@ async def status_view(web: Any, request: Any) -> Any:
                 "genres": len(reference.genres),
             },
             "input_lag": input_lag(),
+            "rebalance_repairs": {
+                "holes_reread": commit_guard.holes_reread,
+                "late_recoveries_held": rebalance_window.late_recoveries_held,
+            },
         }
     )
 

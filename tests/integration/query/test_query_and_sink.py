@@ -35,6 +35,7 @@ from tests.integration.stream.harness import (
     assert_commits_reach_the_end,
     differences,
     fact_trails,
+    rebalance_repairs,
     uncommitted,
     wait_ready,
 )
@@ -206,7 +207,8 @@ def data_range(conn: Any) -> tuple[datetime, datetime]:
 def pipeline_account(settings: Settings, run: Run, problems: list[str]) -> str:
     """What the topics say about the failing days, and which partitions the group has not committed."""
     short = uncommitted(settings, run.isolation)
-    return fact_trails(settings, run.isolation, problems) + "\n--- uncommitted\n" + ("\n".join(short[:10]) or "none")
+    account = fact_trails(settings, run.isolation, problems) + rebalance_repairs(run.workers)
+    return account + "\n--- uncommitted\n" + ("\n".join(short[:10]) or "none")
 
 
 def live_problems(engine: Engine, settings: Settings, workers: list[Worker]) -> list[str]:

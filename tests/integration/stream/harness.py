@@ -303,6 +303,16 @@ def uncommitted(settings: Settings, isolation: Isolation) -> list[str]:
     return asyncio.run(run())
 
 
+def rebalance_repairs(workers: Iterable[Worker]) -> str:
+    """Each live worker's count of holes read again and late recoveries held back (`/pulse/status/`)."""
+    seen = []
+    for w in workers:
+        r = w.get("/pulse/status/") if w.alive() else None
+        counts = r.json()["rebalance_repairs"] if r is not None and r.status_code == 200 else "-"
+        seen.append(f"{w.log_path.stem}: {counts}")
+    return "\n--- rebalance repairs: " + "; ".join(seen)
+
+
 def fact_trails(settings: Settings, isolation: Isolation, problems: list[str], days: int = 2) -> str:
     """For the first failing days: every fact the invoice owners sent for them, and what the day
     owners stored (the day-facts changelog), as rev:tracks in order. Tells a fact never sent from
@@ -364,5 +374,5 @@ def assert_converges(
             return deltas
         time.sleep(2)
     logs = "\n".join(f"--- {w.log_path.name}\n{w.log_tail(15)}\n--- its tasks\n{w.tasks()}" for w in workers)
-    trails = fact_trails(settings, isolation, problems)
+    trails = fact_trails(settings, isolation, problems) + rebalance_repairs(workers)
     raise AssertionError(f"not equal to SQL after {timeout_s:.0f}s:\n" + "\n".join(problems[:15]) + f"{trails}\n{logs}")
