@@ -18,10 +18,13 @@ with nothing acknowledged and nothing logged: the partition's lag just stays.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from mode.utils.queues import FlowControlQueue, ThrowableQueue
+
+log = logging.getLogger(__name__)
 
 #: Partitions fetched again because their queue was cleared (`/pulse/status/`).
 refetches_after_clear = 0
@@ -41,6 +44,9 @@ def _releasing(original: Callable[[Any], None]) -> Callable[[Any], None]:
                 refetches_after_clear += 1
                 callback()
             self.on_pressure_drop()
+            log.warning(
+                "queue pressure: a cleared agent queue had stopped %d partition(s); fetching again", len(callbacks)
+            )
 
     clear.__doc__ = original.__doc__
     return clear
