@@ -19,6 +19,7 @@ from schemas.debezium import DebeziumParser
 from schemas.rows import DecodingOptions
 from schemas.settings import get_settings
 from stream import commit_guard, producer_flush, queue_pressure, rebalance_window
+from stream.topics import internal_topic_name
 
 producer_flush.install()  # commits wait for every buffered table write (see the module)
 rebalance_window.install()  # a rebalance under way is never ended by the previous one's recovery
@@ -54,10 +55,11 @@ RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_s
 cdc_invoices = app.topic(settings.cdc_topic("invoice"), settings.cdc_topic("invoice_line"), **RAW)
 cdc_users = app.topic(settings.cdc_topic("users"), **RAW)
 
-invoice_changes = app.topic(f"{settings.worker_id}.invoice-changes", internal=True, **RAW)
-day_contributions = app.topic(f"{settings.worker_id}.day-contributions", internal=True, **RAW)
-invoice_facts = app.topic(f"{settings.worker_id}.invoice-facts", internal=True, **RAW)
-user_changes = app.topic(f"{settings.worker_id}.user-changes", internal=True, **RAW)
+# created before Faust starts (stream/topics.py), so every worker's first metadata has them
+invoice_changes = app.topic(internal_topic_name(settings, "invoice-changes"), internal=True, **RAW)
+day_contributions = app.topic(internal_topic_name(settings, "day-contributions"), internal=True, **RAW)
+invoice_facts = app.topic(internal_topic_name(settings, "invoice-facts"), internal=True, **RAW)
+user_changes = app.topic(internal_topic_name(settings, "user-changes"), internal=True, **RAW)
 
 deltas_in = app.topic(settings.deltas_topic + ".in", **RAW)
 deltas = app.topic(settings.deltas_topic, **RAW)

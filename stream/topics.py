@@ -1,4 +1,12 @@
-"""Create the public topics the worker writes (internal `pulse.*` topics are created by Faust)."""
+"""Create the topics the worker reads and writes, before Faust starts.
+
+Faust creates its internal topics itself, but only as it subscribes: a consumer whose metadata was
+fetched before a topic existed ignores that topic ("Ignoring missing topic") and the group is
+assigned none of its partitions until the metadata is refreshed (up to five minutes). Two workers
+starting together lost the `user-changes` topic that way in CI. The internal stream topics are
+therefore created here too, as Faust would (partitions and replication of the app, broker
+defaults otherwise); the tables' changelogs are still Faust's.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +20,19 @@ from schemas.settings import Settings
 log = logging.getLogger(__name__)
 
 HOUR_MS = 3_600_000
+
+
+#: The worker group's own stream topics, `{WORKER_ID}.{name}` (see stream/app.py).
+INTERNAL_TOPICS = ("invoice-changes", "day-contributions", "invoice-facts", "user-changes")
+
+
+def internal_topic_name(settings: Settings, name: str) -> str:
+    return f"{settings.worker_id}.{name}"
+
+
+def internal_topics(settings: Settings) -> list[NewTopic]:
+    n = settings.topic_partitions
+    return [NewTopic(internal_topic_name(settings, name), n, 1) for name in INTERNAL_TOPICS]
 
 
 def public_topics(settings: Settings) -> list[NewTopic]:
@@ -40,12 +61,15 @@ async def ensure_topics(settings: Settings) -> None:
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [t for t in public_topics(settings) if t.name not in existing]
-        if missing:
+        missing = [t for t in public_topics(settings) + internal_topics(settings) if t.name not in existing]
+        created = []
+        for topic in missing:  # one by one: another worker may be creating some of them
             try:
-                await admin.create_topics(missing)
+                await admin.create_topics([topic])
+                created.append(topic.name)
             except TopicAlreadyExistsError:
                 pass  # another worker won the race
-            log.info("created topics: %s", ", ".join(t.name for t in missing))
+        if created:
+            log.info("created topics: %s", ", ".join(created))
     finally:
         await admin.close()

@@ -1,0 +1,28 @@
+"""The worker creates, before Faust starts, every stream topic its agents read."""
+
+from __future__ import annotations
+
+from stream import app as pulse_app
+from stream.topics import internal_topics, public_topics
+
+
+def test_every_internal_stream_topic_of_the_app_is_created_before_faust_starts() -> None:
+    settings = pulse_app.settings
+    created = {t.name for t in internal_topics(settings)}
+    read_by_agents = {
+        name
+        for topic in (
+            pulse_app.invoice_changes,
+            pulse_app.day_contributions,
+            pulse_app.invoice_facts,
+            pulse_app.user_changes,
+        )
+        for name in topic.topics
+    }
+    assert created == read_by_agents
+    assert all(t.num_partitions == settings.topic_partitions for t in internal_topics(settings))
+
+
+def test_public_and_internal_topics_do_not_overlap() -> None:
+    settings = pulse_app.settings
+    assert not {t.name for t in public_topics(settings)} & {t.name for t in internal_topics(settings)}
