@@ -114,6 +114,14 @@ class EdgeProcess:
                 total += float(line.rsplit(" ", 1)[1])
         return total
 
+    async def wait_consumed(self, records: int, within: float = 30.0) -> None:
+        """Poll (bounded) until the edge has consumed at least `records` deltas."""
+        deadline = time.monotonic() + within
+        while (seen := await self.metric("edge_deltas_consumed_total")) < records:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"edge read {seen:.0f} of {records} deltas in {within:.0f}s:\n{self.log_tail()}")
+            await asyncio.sleep(0.1)
+
 
 EdgeFactory = Callable[..., Awaitable[EdgeProcess]]
 

@@ -89,13 +89,12 @@ async def test_resume_beyond_history_gets_resync_then_state(edges: EdgeFactory, 
     for _ in range(10):
         await deltas.send("public-short", "Tick", {})
     await deltas.send("public-short", "Tock", {})
+    await edge.wait_consumed(11)  # else the state may hold nothing yet, and every delta arrive live
     async with raw_client(edge) as client:
         await client.subscribe("public-short", last_seq=2)
         resync = await client.recv(what="chinook:resync")
         assert resync["event"] == "chinook:resync" and resync["data"]["last_seq"] == 2
         state = await client.barrier()
-        # The edge's consumer may not have read every delta yet when the client subscribes: the state
-        # then holds what it has read, and the rest arrives live, in order, right after it.
         assert state and state[0]["event"] == "Tick"
         seen = [(f["event"], f["data"]["seq"]) for f in state]
         while ("Tock", 11) not in seen:
