@@ -51,12 +51,12 @@ log = logging.getLogger(__name__)
 
 #: How long a hole at a partition's head may last before the partition is read again from its base.
 HOLE_REPAIR_AFTER_S = 2.0
-
-#: Seeks back made to repair holes since the worker started (`/pulse/status/`).
-holes_reread = 0
 #: After a repair's seek: how long the base may take to be read again, then to be processed.
 REREAD_WITHIN_S = 10.0
 PROCESS_WITHIN_S = 120.0
+
+#: Seeks back made to repair holes since the worker started (`/pulse/status/`).
+holes_reread = 0
 
 _original_init = Consumer.__init__
 _original_ack = Consumer.ack

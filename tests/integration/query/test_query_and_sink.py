@@ -12,7 +12,6 @@ import csv
 import io
 import random
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +20,6 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import OperationalError
 from starlette.testclient import TestClient
 
 from ops.simulator import Simulator
@@ -34,6 +32,7 @@ from tests.integration.stream.harness import (
     Worker,
     assert_commits_reach_the_end,
     differences,
+    eventually,
     fact_trails,
     rebalance_repairs,
     uncommitted,
@@ -43,31 +42,6 @@ from tests.integration.stream.harness import (
 pytestmark = pytest.mark.integration
 
 TABLES = ("sales", "sales_by_country", "sales_by_genre", "popular_tracks")
-
-
-def eventually(
-    check: Callable[[], list[str]],
-    what: str,
-    timeout_s: float = 120,
-    workers: list[Worker] | None = None,
-    explain: Callable[[list[str]], str] | None = None,
-) -> None:
-    """Poll `check` (bounded) until it reports no problem; fail with the last problems (and `explain`'s account)."""
-    deadline = time.monotonic() + timeout_s
-    problems = ["not checked yet"]
-    while time.monotonic() < deadline:
-        try:
-            problems = check()
-        except OperationalError as exc:  # the shared database may be busy (a deadlock with another client)
-            problems = [f"database: {exc.orig}"]
-        if not problems:
-            return
-        time.sleep(2)
-    stuck = "".join(f"\n--- {w.log_path.name}\n{w.log_tail(15)}\n--- its tasks\n{w.tasks()}" for w in workers or [])
-    account = explain(problems) if explain is not None else ""
-    raise AssertionError(
-        f"{what} not reached in {timeout_s:.0f}s:\n" + "\n".join(p[:600] for p in problems[:10]) + account + stuck
-    )
 
 
 def read_all(client: TestClient, token: str, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:

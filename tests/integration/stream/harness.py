@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,6 +21,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from jsonschema import Draft202012Validator
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 
 from ops import kafka_io
 from schemas.kafka_meta import partitions_of
@@ -304,13 +305,18 @@ def uncommitted(settings: Settings, isolation: Isolation) -> list[str]:
 
 
 def rebalance_repairs(workers: Iterable[Worker]) -> str:
-    """Each live worker's count of holes read again and late recoveries held back (`/pulse/status/`)."""
+    """Each live worker's `rebalance_repairs` counts (`/pulse/status/`)."""
     seen = []
     for w in workers:
         r = w.get("/pulse/status/") if w.alive() else None
         counts = r.json()["rebalance_repairs"] if r is not None and r.status_code == 200 else "-"
         seen.append(f"{w.log_path.stem}: {counts}")
     return "\n--- rebalance repairs: " + "; ".join(seen)
+
+
+def _fact(partition: int, rev: object, contribution: dict[str, Any] | None) -> str:
+    """partition:rev:tracks ("-" for no contribution)."""
+    return f"p{partition}:{rev}:{'-' if contribution is None else len(contribution.get('tracks', {}))}"
 
 
 def fact_trails(settings: Settings, isolation: Isolation, problems: list[str], days: int = 2) -> str:
@@ -323,19 +329,41 @@ def fact_trails(settings: Settings, isolation: Isolation, problems: list[str], d
     sent: dict[str, list[str]] = {}
     for partition, _, msg in read_records(settings, f"{isolation.worker_id}.day-contributions"):
         if msg is not None and msg.get("day") in failing:
-            c = msg["c"]
-            sent.setdefault(f"{msg['day']}|{msg['id']}", []).append(
-                f"p{partition}:{msg['rev']}:{'-' if c is None else len(c.get('tracks', {}))}"
-            )
+            sent.setdefault(f"{msg['day']}|{msg['id']}", []).append(_fact(partition, msg["rev"], msg["c"]))
     stored: dict[str, list[str]] = {}
     for partition, key, fact in read_records(settings, f"{isolation.worker_id}-day-facts-changelog"):
         name = (key or b"").decode()
         if name[:10] in failing:
-            c = None if fact is None else fact["c"]
-            rev = "del" if fact is None else fact["rev"]
-            stored.setdefault(name, []).append(f"p{partition}:{rev}:{'-' if c is None else len(c.get('tracks', {}))}")
+            stored.setdefault(name, []).append(
+                _fact(partition, "del", None) if fact is None else _fact(partition, fact["rev"], fact["c"])
+            )
     lines = [f"{k}: sent {sent.get(k)} stored {stored.get(k)}" for k in sorted(set(sent) | set(stored))]
     return "\n--- facts of " + ", ".join(failing) + " (partition:rev:tracks)\n" + "\n".join(lines)
+
+
+def eventually(
+    check: Callable[[], list[str]],
+    what: str,
+    timeout_s: float = 120,
+    workers: list[Worker] | None = None,
+    explain: Callable[[list[str]], str] | None = None,
+) -> None:
+    """Poll `check` (bounded) until it reports no problem; fail with the last problems (and `explain`'s account)."""
+    deadline = time.monotonic() + timeout_s
+    problems = ["not checked yet"]
+    while time.monotonic() < deadline:
+        try:
+            problems = check()
+        except OperationalError as exc:  # the shared database may be busy (a deadlock with another client)
+            problems = [f"database: {exc.orig}"]
+        if not problems:
+            return
+        time.sleep(2)
+    stuck = "".join(f"\n--- {w.log_path.name}\n{w.log_tail(15)}\n--- its tasks\n{w.tasks()}" for w in workers or [])
+    account = explain(problems) if explain is not None else ""
+    raise AssertionError(
+        f"{what} not reached in {timeout_s:.0f}s:\n" + "\n".join(p[:600] for p in problems[:10]) + account + stuck
+    )
 
 
 def assert_commits_reach_the_end(

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from schemas.settings import Settings
 from tables import oracle
 from tables.windows import today
-from tests.integration.stream.harness import Isolation, Worker, source_days, wait_ready
+from tests.integration.stream.harness import Isolation, Worker, eventually, source_days, wait_ready
 
 pytestmark = pytest.mark.integration
 
@@ -69,13 +69,7 @@ def test_days_older_than_the_retention_are_pruned(engine: Engine, settings: Sett
                 raise AssertionError(f"{old} still held after 180 s: {r and r.text[:300]}\n{worker.log_tail()}")
             time.sleep(2)
         recent = [d for d in days if (today(tz) - d).days < 365] + [today(tz)]
-        deadline = time.monotonic() + 180  # a worker restarted on a long history may still be reading it
-        while True:
-            wrong = recent_days_wrong(engine, worker, recent, tz)
-            if not wrong:
-                break
-            if time.monotonic() > deadline:
-                raise AssertionError(f"recent days != SQL after 180 s: {wrong[:3]}\n{worker.log_tail()}")
-            time.sleep(2)
+        # a worker restarted on a long history may still be reading it
+        eventually(lambda: recent_days_wrong(engine, worker, recent, tz), "recent days == SQL", 180, [worker])
     finally:
         worker.stop()
