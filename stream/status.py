@@ -7,7 +7,7 @@ import io
 import time
 from typing import Any
 
-from stream import commit_guard, queue_pressure, rebalance_window
+from stream import commit_guard, queue_pressure, rebalance_window, stall_guard
 from stream.app import app
 from stream.catch_up import INPUT_TOPICS, caught_up
 from stream.ownership import state_ready
@@ -48,6 +48,7 @@ async def status_view(web: Any, request: Any) -> Any:
                 "holes_reread": commit_guard.holes_reread,
                 "late_recoveries_held": rebalance_window.late_recoveries_held,
                 "refetches_after_clear": queue_pressure.refetches_after_clear,
+                "stalls_reread": stall_guard.stalls_reread,
             },
         }
     )

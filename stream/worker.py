@@ -28,6 +28,7 @@ def run_worker(web_port: int | None = None, loglevel: str = "INFO") -> int:
     from stream import (  # noqa: F401  (registers agents, tables, timers and pages)
         catch_up,
         days,
+        faults,
         invoices,
         latest,
         pages,
@@ -35,6 +36,7 @@ def run_worker(web_port: int | None = None, loglevel: str = "INFO") -> int:
         retention,
         routing,
         sequencer,
+        stall_guard,
         status,
         users,
     )

@@ -69,6 +69,13 @@ class Settings(BaseSettings):
             "(stream/catch_up.py). Off: a stalled commit would hold every delta back (docs/exactness.md)."
         ),
     )
+    pulse_fault_unfetch: str = Field(
+        default="",
+        description=(
+            "TESTS ONLY, leave empty: an internal topic (e.g. day-contributions) whose partitions the worker "
+            "stops fetching once each, after its first events, to exercise the stall guard (stream/faults.py)."
+        ),
+    )
 
     # -- websocket edge (the seed's variable names) ------------------------------------
     pusher_app_id: str = Field(default="1001", description="DEV DEFAULT app id (digits: pusher libraries need it).")

@@ -119,6 +119,13 @@ class Worker:
         except OSError:
             return "(no log)"
 
+    def log_lines(self, marker: str) -> list[str]:
+        """The log's lines that contain `marker`."""
+        try:
+            return [line for line in self.log_path.read_text(errors="replace").splitlines() if marker in line]
+        except OSError:
+            return []
+
     def get(self, path: str) -> httpx.Response | None:
         try:
             return httpx.get(self.url + path, timeout=5)
@@ -311,7 +318,8 @@ def rebalance_repairs(workers: Iterable[Worker]) -> str:
         r = w.get("/pulse/status/") if w.alive() else None
         counts = r.json()["rebalance_repairs"] if r is not None and r.status_code == 200 else "-"
         seen.append(f"{w.log_path.stem}: {counts}")
-    return "\n--- rebalance repairs: " + "; ".join(seen)
+    stalls = [f"{w.log_path.stem}: {line}" for w in workers for line in w.log_lines("stall guard:")]
+    return "\n--- rebalance repairs: " + "; ".join(seen) + "".join(f"\n{line}" for line in stalls[:10])
 
 
 def _fact(partition: int, rev: object, contribution: dict[str, Any] | None) -> str:

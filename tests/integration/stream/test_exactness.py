@@ -117,6 +117,23 @@ def test_two_workers_share_the_work_and_survive_one_dying(
     assert not seq_problems(deltas), seq_problems(deltas)
 
 
+def test_a_partition_no_longer_fetched_is_read_again_and_tables_stay_right(
+    engine: Engine, settings: Settings, isolation: Isolation, workers: list[Worker], tmp_path: Path
+) -> None:
+    """The stall guard (stream/stall_guard.py) against the silent stall it exists for, injected."""
+    worker = Worker(isolation, tmp_path, "w1", env={"PULSE_FAULT_UNFETCH": "day-contributions"}).start()
+    workers.append(worker)
+    wait_ready(workers)
+    join(run_traffic(engine, seed=16, count=200, rate=0))
+    deltas = assert_converges(engine, settings, workers, isolation, timeout_s=240)
+    assert not seq_problems(deltas)
+    injected = {line.split("): ", 1)[1].split(" is no longer")[0] for line in worker.log_lines("fault injected")}
+    assert injected, "no partition was stopped: the fault was not injected, so nothing was tested"
+    # a stopped partition can only have caught up (assert_converges checks the commits) by being read again
+    repaired = [tp for tp in injected if any(tp in line for line in worker.log_lines("stall guard:"))]
+    assert repaired, f"the stall guard read none of {sorted(injected)} again"
+
+
 def test_a_poison_record_goes_to_the_dead_letter_topic_and_tables_stay_right(
     engine: Engine, settings: Settings, isolation: Isolation, workers: list[Worker], tmp_path: Path
 ) -> None:
