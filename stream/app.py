@@ -18,13 +18,14 @@ import faust
 from schemas.debezium import DebeziumParser
 from schemas.rows import DecodingOptions
 from schemas.settings import get_settings
-from stream import commit_guard, producer_flush, queue_pressure, rebalance_window
+from stream import commit_guard, fetch_rounds, producer_flush, queue_pressure, rebalance_window
 from stream.topics import internal_topic_name
 
 producer_flush.install()  # commits wait for every buffered table write (see the module)
 rebalance_window.install()  # a rebalance under way is never ended by the previous one's recovery
 queue_pressure.install()  # a cleared agent queue never leaves its partition unfetched
 commit_guard.install()  # commits never pass an event this assignment did not process (see the module)
+fetch_rounds.install()  # counted for the stall guard (stream/stall_guard.py)
 
 settings = get_settings()
 (settings.run_dir / "faust").mkdir(parents=True, exist_ok=True)  # Faust creates only the last level

@@ -12,10 +12,17 @@ This guard notices it from the outside, whatever the cause: every `CHECK_EVERY_S
 assigned stream partition's committed offset and last-read offset with its end offset. A partition
 with events left whose committed and read offsets have not moved for `STALL_AFTER_S` while the
 flow is running, and with nothing acknowledged past its commit (a hole is the commit guard's),
-is stalled. The guard then logs Faust's and aiokafka's view of the partition (so that the cause
-can be found), makes it fetchable again (active, not paused, not buffered) and reads it again
-from its committed offset. Reprocessing is idempotent (absolute, versioned state), so a false
-alarm costs only the rework. Repeated stalls of one partition back off up to `STALL_MAX_S`.
+is stalled, provided Faust has asked the fetcher for records at least `STALL_AFTER_ROUNDS` times
+meanwhile (`stream.fetch_rounds`). The rounds matter: a worker catching up a long history hands
+on one big fetch for many seconds, and a partition that fetch did not include waits for the
+next one without being stalled (seen on the dev stack: 20 s with a fetch for the partition
+waiting in aiokafka).
+
+The guard then logs Faust's and aiokafka's view of the partition and where every task waits (so
+that the cause can be found), makes it fetchable again (active, not paused, not buffered) and
+reads it again from its committed offset. Reprocessing is idempotent (absolute, versioned
+state), so a false alarm costs only the rework. Repeated stalls of one partition back off up to
+`STALL_MAX_S`.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from typing import Any
 
 from faust.types import TP
 
+from stream import fetch_rounds
 from stream.app import app
 from stream.rebalance_window import revoke_pending
 
@@ -38,6 +46,8 @@ log = logging.getLogger(__name__)
 CHECK_EVERY_S = 5.0
 STALL_AFTER_S = 20.0
 STALL_MAX_S = 160.0
+#: Fetch rounds Faust must have started while a partition stood still before it counts as stalled.
+STALL_AFTER_ROUNDS = 3
 
 #: Stalled partitions read again since the worker started (`/pulse/status/`).
 stalls_reread = 0
@@ -50,36 +60,43 @@ class Progress:
     committed: int
     read: int | None
     since: float
+    rounds: int
     allowed: float = STALL_AFTER_S
 
 
 class StallWatch:
     """Decides, from periodic observations, which partitions are stalled."""
 
-    def __init__(self, after_s: float = STALL_AFTER_S, max_s: float = STALL_MAX_S) -> None:
+    def __init__(
+        self, after_s: float = STALL_AFTER_S, max_s: float = STALL_MAX_S, after_rounds: int = STALL_AFTER_ROUNDS
+    ) -> None:
         self.after_s = after_s
         self.max_s = max_s
+        self.after_rounds = after_rounds
         self.seen: dict[TP, Progress] = {}
 
     def forget(self) -> None:
         """A rebalance: every partition starts over from its new assignment."""
         self.seen.clear()
 
-    def observe(self, tp: TP, committed: int | None, read: int | None, end: int, acked: bool, now: float) -> bool:
-        """True if `tp` is stalled: behind its end, unmoved for the allowed time, no acknowledged hole."""
+    def observe(
+        self, tp: TP, committed: int | None, read: int | None, end: int, acked: bool, now: float, rounds: int
+    ) -> bool:
+        """True if `tp` is stalled: behind its end, unmoved for the allowed time and fetch rounds,
+        and with no acknowledged hole. `rounds` counts the fetch rounds Faust has started so far."""
         if committed is None or end <= committed or acked:
             self.seen.pop(tp, None)  # caught up, not started, or the commit guard's to repair
             return False
         seen = self.seen.get(tp)
         if seen is None or seen.committed != committed:  # a commit: progress, and any back-off ends
-            self.seen[tp] = Progress(committed, read, now)
+            self.seen[tp] = Progress(committed, read, now, rounds)
             return False
         if seen.read != read:  # events are being read: the clock starts again, the back-off stays
-            seen.read, seen.since = read, now
+            seen.read, seen.since, seen.rounds = read, now, rounds
             return False
-        if now - seen.since < seen.allowed:
+        if now - seen.since < seen.allowed or rounds - seen.rounds < self.after_rounds:
             return False
-        seen.since = now
+        seen.since, seen.rounds = now, rounds
         seen.allowed = min(seen.allowed * 2, self.max_s)
         return True
 
@@ -169,7 +186,7 @@ async def check_stream_partitions() -> None:
         if end is None:
             continue
         acked = bool(consumer._acked.get(tp))
-        if not watch.observe(tp, committed, consumer._read_offset.get(tp), end, acked, now):
+        if not watch.observe(tp, committed, consumer._read_offset.get(tp), end, acked, now, fetch_rounds.started):
             continue
         stalls_reread += 1
         state = describe(consumer, tp, end)
