@@ -11,9 +11,11 @@ defaults otherwise); the tables' changelogs are still Faust's.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from schemas.settings import Settings
 
@@ -56,6 +58,19 @@ def public_topics(settings: Settings) -> list[NewTopic]:
     ]
 
 
+def created_names(topic_errors: Iterable[Sequence[Any]]) -> list[str]:
+    """The topics a CreateTopics response says were created. The broker reports "already exists"
+    (another worker won the race) in the response rather than as an exception; any other error
+    is raised."""
+    created = []
+    for name, code, *_ in topic_errors:
+        if code == 0:
+            created.append(name)
+        elif code != TopicAlreadyExistsError.errno:
+            raise for_code(code)(f"creating topic {name}")
+    return created
+
+
 async def ensure_topics(settings: Settings) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=10000)
     await admin.start()
@@ -65,10 +80,10 @@ async def ensure_topics(settings: Settings) -> None:
         created = []
         for topic in missing:  # one by one: another worker may be creating some of them
             try:
-                await admin.create_topics([topic])
-                created.append(topic.name)
+                response = await admin.create_topics([topic])
             except TopicAlreadyExistsError:
-                pass  # another worker won the race
+                continue  # another worker won the race
+            created += created_names(response.topic_errors)
         if created:
             log.info("created topics: %s", ", ".join(created))
     finally:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+from aiokafka.errors import InvalidReplicationFactorError
+
 from stream import app as pulse_app
-from stream.topics import internal_topics, public_topics
+from stream.topics import created_names, internal_topics, public_topics
 
 
 def test_every_internal_stream_topic_of_the_app_is_created_before_faust_starts() -> None:
@@ -26,3 +29,13 @@ def test_every_internal_stream_topic_of_the_app_is_created_before_faust_starts()
 def test_public_and_internal_topics_do_not_overlap() -> None:
     settings = pulse_app.settings
     assert not {t.name for t in public_topics(settings)} & {t.name for t in internal_topics(settings)}
+
+
+def test_only_topics_the_broker_created_are_reported_created() -> None:
+    # (topic, error_code, error_message) as CreateTopicsResponse v1+ carries them; 36 = already exists
+    assert created_names([("a", 0, None), ("b", 36, "Topic 'b' already exists.")]) == ["a"]
+
+
+def test_any_other_create_error_is_raised() -> None:
+    with pytest.raises(InvalidReplicationFactorError):
+        created_names([("c", InvalidReplicationFactorError.errno, "Replication factor: 3 larger than brokers: 1")])
