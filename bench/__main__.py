@@ -18,6 +18,10 @@ import time
 
 from bench import common
 
+#: Records of the full throughput run: the issue asks for a worker run of at least 30 s, and the
+#: batched worker reads ~1,200 events/s here (50,000 records: ~45,000 input events, ~37 s).
+FULL_EVENTS = 50_000
+
 
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0] if __doc__ else "")
@@ -25,7 +29,10 @@ def parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="which")
     t = sub.add_parser("throughput", help="worker vs aiokafka loop vs Quix Streams")
     t.add_argument(
-        "--events", type=int, default=20_000, help="change records to write, reference rows included (default 20000)"
+        "--events",
+        type=int,
+        default=FULL_EVENTS,
+        help=f"change records to write, reference rows included (default {FULL_EVENTS}: the worker runs >= 30 s)",
     )
     t.add_argument("--repeat", type=int, default=3, help="runs of the ceiling and Quix (median reported)")
     t.add_argument("--worker-repeat", type=int, default=1, help="runs of the worker (>=30 s each)")
@@ -69,9 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         smoke = args.smoke
         if smoke:  # keep the full run's results
             common.RESULTS = common.RESULTS / "smoke"
-        throughput.main(
-            ap.parse_args(["throughput", "--events", "8000" if smoke else "20000", "--repeat", "1" if smoke else "3"])
-        )
+        events = "8000" if smoke else str(FULL_EVENTS)
+        throughput.main(ap.parse_args(["throughput", "--events", events, "--repeat", "1" if smoke else "3"]))
         e2e.main(ap.parse_args(["e2e", "--rates", "10:2,100:2" if smoke else "10:20,100:10,1000:5"]))
         fanout.main(ap.parse_args(["fanout", "--configs", "100:5" if smoke else "1000:20,10000:2",
                                    "--seconds", "3" if smoke else "15"]))  # fmt: skip
