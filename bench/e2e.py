@@ -286,8 +286,12 @@ async def bench(rates: list[tuple[float, float]], conns: int) -> dict[str, Any]:
         if v.get("op") == "c" and v["after"].get("billing_country") == COUNTRY:
             cdc[int(v["after"]["invoice_id"])] = (int(v["source"]["ts_ms"]), int(r.timestamp))
 
+    events_of: dict[int, list[str]] = {}  # invoice id -> the invoice events seen on the deltas topic
+
     def on_delta(r: Any) -> None:
         v = orjson.loads(r.value)
+        if v.get("event") in ("InvoiceCreated", "InvoiceUpdated", "InvoiceDeleted"):
+            events_of.setdefault(int(v["data"]["id"]), []).append(v["event"])
         if v.get("event") == "InvoiceCreated":
             out.setdefault(int(v["data"]["id"]), (int(v["ts_ms"]), int(r.timestamp)))
 
@@ -343,6 +347,10 @@ async def bench(rates: list[tuple[float, float]], conns: int) -> dict[str, Any]:
                   f"{row['max_ms']:.0f} ms; p50 commit {row['commit_p50_ms']:.0f} / debezium "
                   f"{row['debezium_p50_ms']:.0f} / worker {row['worker_p50_ms']:.0f} / edge {row['edge_p50_ms']:.0f}"
                   f" ms; {row['load']}", flush=True)  # fmt: skip
+            missing = [i for i, _sent, _done in commits if i not in sub.received]
+            if missing:  # say where each frame was lost: before the deltas topic, or after it
+                where = {i: f"CDC {'yes' if i in cdc else 'no'}, deltas {events_of.get(i, [])}" for i in missing[:10]}
+                print(f"[e2e] {len(missing)} InvoiceCreated frame(s) never received: {where}", flush=True)
             await asyncio.sleep(2)
     finally:
         if sub is not None:

@@ -9,6 +9,7 @@ customer renamed, a restart).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, MutableMapping
 from decimal import Decimal
 from typing import Any
 
@@ -28,7 +29,10 @@ latest_facts = app.Table("latest-facts", key_type=bytes, value_type=bytes)
 
 
 class LatestCache:
-    def __init__(self) -> None:
+    """The newest-invoices list, derived from the stored facts; dropped on every rebalance."""
+
+    def __init__(self, facts: Mapping[bytes, bytes]) -> None:
+        self.facts = facts
         self.latest = LatestInvoices()
         self.valid = False
 
@@ -39,7 +43,7 @@ class LatestCache:
     def ensure(self) -> LatestInvoices:
         if not self.valid:
             self.latest = LatestInvoices()
-            for key, raw in latest_facts.items():
+            for key, raw in self.facts.items():
                 fact = to_fact(int(key), jsonio.loads(raw)["fact"])
                 if fact is not None:
                     self.latest.put(fact, fact.invoice_id)
@@ -47,7 +51,7 @@ class LatestCache:
         return self.latest
 
 
-cache = LatestCache()
+cache = LatestCache(latest_facts)
 published = LastPublished()
 on_rebalance(cache.invalidate, published.forget)
 
@@ -67,24 +71,40 @@ def event_name(before: InvoiceFact | None, after: InvoiceFact | None, op: str) -
     return "InvoiceUpdated" if before != after else None
 
 
+def take_fact(
+    msg: dict[str, Any], facts: MutableMapping[bytes, bytes], latest_cache: LatestCache
+) -> tuple[str, InvoiceFact, LatestInvoices] | None:
+    """Store an invoice's list fact if it is newer than the stored one and put it in the list.
+
+    Returns the event it publishes, the invoice it is about and the list after it; None when the
+    fact is stale (a redelivery) or changes nothing worth telling. The list is brought up to date
+    *before* the fact is stored: rebuilt after a rebalance from a table that already held the new
+    fact, it would return that fact as the one "before", and a new invoice would publish nothing
+    (seen in the e2e bench: one InvoiceCreated in 5,000 missing after a burst).
+    """
+    key = str(msg["id"]).encode()
+    stored = facts.get(key)
+    if stored is not None and jsonio.loads(stored)["rev"] >= msg["rev"]:
+        return None
+    latest = latest_cache.ensure()
+    facts[key] = jsonio.dumps({"rev": msg["rev"], "fact": msg["fact"]})
+    after = to_fact(int(msg["id"]), msg["fact"])
+    before = latest.put(after, int(msg["id"]))
+    name = event_name(before, after, msg["op"])
+    subject = after or before
+    if name is None or subject is None:
+        return None
+    return name, subject, latest
+
+
 @app.agent(invoice_facts)
 async def own_latest(stream: StreamT[bytes]) -> None:
     await reference_ready.wait()
     async for value in stream:
-        msg = jsonio.loads(value)
-        key = str(msg["id"]).encode()
-        stored = latest_facts.get(key)
-        if stored is not None and jsonio.loads(stored)["rev"] >= msg["rev"]:
+        taken = take_fact(jsonio.loads(value), latest_facts, cache)
+        if taken is None:
             continue
-        latest_facts[key] = jsonio.dumps({"rev": msg["rev"], "fact": msg["fact"]})
-        latest = cache.ensure()
-        after = to_fact(int(msg["id"]), msg["fact"])
-        before = latest.put(after, int(msg["id"]))
-        name = event_name(before, after, msg["op"])
-        if name is None:
-            continue
-        subject = after or before
-        assert subject is not None
+        name, subject, latest = taken
         data = views.invoice_event(subject, latest, reference)
         if not await publish(INVOICES, name, data):
             continue  # history read while catching up: no notification (the list is published after)
