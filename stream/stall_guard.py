@@ -180,6 +180,7 @@ async def check_stream_partitions() -> None:
         watch.forget()
         return
     now = time.monotonic()
+    dumped = False  # the whole worker's state once per check, however many partitions stalled
     for tp in streams:
         end = ends.get(tp)
         committed = consumer._committed_offset.get(tp)
@@ -191,7 +192,9 @@ async def check_stream_partitions() -> None:
         stalls_reread += 1
         state = describe(consumer, tp, end)
         log.warning("stall guard: %s stopped being read (%s); reading from %d again", tp, state, committed)
-        log.warning("stall guard: the worker at that moment:\n%s", worker_state(consumer, ends))
+        if not dumped:
+            log.warning("stall guard: the worker at that moment:\n%s", worker_state(consumer, ends))
+            dumped = True
         try:
             await asyncio.wait_for(reread(consumer, tp, committed), timeout=30)
         except Exception as exc:
