@@ -130,7 +130,8 @@ def test_a_partition_no_longer_fetched_is_read_again_and_tables_stay_right(
     injected = {line.split("): ", 1)[1].split(" is no longer")[0] for line in worker.log_lines("fault injected")}
     assert injected, "no partition was stopped: the fault was not injected, so nothing was tested"
     # a stopped partition can only have caught up (assert_converges checks the commits) by being read again
-    repaired = [tp for tp in injected if any(tp in line for line in worker.log_lines("stall guard:"))]
+    guard_lines = worker.log_lines("stall guard:")
+    repaired = [tp for tp in injected if any(tp in line for line in guard_lines)]
     assert repaired, f"the stall guard read none of {sorted(injected)} again"
 
 
