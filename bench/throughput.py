@@ -78,8 +78,8 @@ def worker_hourly(port: int, hours: list[int]) -> dict[int, int]:
 async def output_span(bootstrap: str, group: str) -> tuple[float, float, int]:
     """Wall times of the worker's first and last output: Kafka timestamps of its own topics.
 
-    First: the earliest record of `<group>.invoice-changes` (stage 1 writes it right after parsing
-    the first change). Last: the newest record of any topic named after the group (internal
+    First: the earliest record of `<group>.partials` (the owner sends it right after its first
+    batch). Last: the newest record of any topic named after the group (internal
     topics, table changelogs, deltas): when its last stage finished.
     """
     from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -97,7 +97,7 @@ async def output_span(bootstrap: str, group: str) -> tuple[float, float, int]:
         written = sum(end[tp] - begin[tp] for tp in tps if not tp.topic.endswith("__leader"))
         for tp in tps:
             wanted = []
-            if tp.topic == f"{group}.invoice-changes" and end[tp] > begin[tp]:
+            if tp.topic == f"{group}.partials" and end[tp] > begin[tp]:
                 wanted.append(begin[tp])
             if end[tp] > begin[tp]:
                 wanted.append(end[tp] - 1)
@@ -105,7 +105,7 @@ async def output_span(bootstrap: str, group: str) -> tuple[float, float, int]:
                 consumer.seek(tp, offset)
                 batch = await consumer.getmany(tp, timeout_ms=5000, max_records=1)
                 for r in batch.get(tp, []):
-                    if tp.topic == f"{group}.invoice-changes" and offset == begin[tp]:
+                    if tp.topic == f"{group}.partials" and offset == begin[tp]:
                         first = min(first, r.timestamp / 1000)
                     last = max(last, r.timestamp / 1000)
         return first, last, written

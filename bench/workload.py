@@ -86,6 +86,9 @@ class Workload:
             ts_ms=self.ts_ms,
             snapshot=snap,
         )
+        if table == "invoice_line":  # keyed by its invoice, as the connector's message.key.columns does
+            invoice_id = (after or before or {})["invoice_id"]
+            key = b'{"invoice_id":%d}' % invoice_id
         self.records.append(Record(table, key, value, self.ts_ms + 150))
         if op == "d":
             self.records.append(Record(table, key, None, self.ts_ms + 150))  # tombstones.on.delete=true

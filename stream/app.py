@@ -1,67 +1,75 @@
 """The Faust application and the topics it reads and writes.
 
-Pipeline (one invoice, from Debezium to a dashboard):
+One order, from Debezium to a dashboard:
 
-    chinook.public.invoice / invoice_line --(stream.routing)--> pulse.invoice-changes   keyed by invoice id
-    pulse.invoice-changes --(stream.invoices: row state)-->     pulse.day-contributions keyed by day
-                                                          -->   pulse.invoice-facts     keyed "latest"
-    pulse.day-contributions --(stream.days: sales of a day)-->  chinook.deltas.in       keyed by channel
-    pulse.invoice-facts --(stream.latest: newest invoices)-->   chinook.deltas.in
-    chinook.public.users --(stream.routing)--> pulse.user-changes --(stream.users)--> chinook.deltas.in
-    chinook.deltas.in --(stream.sequencer: seq per channel)-->  chinook.deltas --> api (websocket edge)
+    chinook.public.invoice / invoice_line / users   keyed by invoice id (lines too) and user id
+        --(stream.owner: one Faust pass per change; rows table; per-partition sums)-->
+    {WORKER_ID}.partials   one record per partition per batch: absolute values of what changed
+        --(stream.merger: the owner of partition 0; merged view; seq per channel)-->
+    chinook.deltas   --> api.delivery (websocket edge) --> dashboards
+
+Edges' HTTP-API triggers reach the merger through `chinook.deltas.in`; it numbers them with the
+same per-channel `seq`. The merger asks the owners for snapshots through `{WORKER_ID}.control`.
 """
 
 from __future__ import annotations
+
+import socket
 
 import faust
 
 from schemas.debezium import DebeziumParser
 from schemas.rows import DecodingOptions
 from schemas.settings import get_settings
-from stream import commit_guard, fetch_rounds, producer_flush, queue_pressure, rebalance_window
-from stream.topics import internal_topic_name
+from stream import repairs
+from stream.topics import CONTROL, PARTIALS, internal_topic_name
 
-producer_flush.install()  # commits wait for every buffered table write (see the module)
-rebalance_window.install()  # a rebalance under way is never ended by the previous one's recovery
-queue_pressure.install()  # a cleared agent queue never leaves its partition unfetched
-commit_guard.install()  # commits never pass an event this assignment did not process (see the module)
-fetch_rounds.install()  # counted for the stall guard (stream/stall_guard.py)
+repairs.install()  # every patch of library internals, version-checked (stream/repairs)
 
 settings = get_settings()
-(settings.run_dir / "faust").mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
+
+#: Stable per worker process slot (host and web port), so a restarted worker keeps its assignment.
+instance_id = settings.worker_instance or f"{socket.gethostname()}-{settings.worker_web_port}"
+datadir = settings.run_dir / "faust" / settings.worker_id / instance_id
+datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
 
 app = faust.App(
     settings.worker_id,
     broker=f"kafka://{settings.kafka_bootstrap}",
-    store="memory://",  # state is rebuilt from changelog topics at start-up
-    datadir=str(settings.run_dir / "faust" / settings.worker_id),  # not "<id>-data" in the working directory
+    store="rocksdb://",  # local state with its changelog offsets: a restart reads only the changelog's tail
+    datadir=str(datadir),
     topic_partitions=settings.topic_partitions,
     topic_replication_factor=1,
-    processing_guarantee="at_least_once",  # exactness comes from absolute, versioned state (docs/exactness.md)
+    table_standby_replicas=0,  # rocksdb keeps state across restarts; a moved partition replays its changelog
+    processing_guarantee="at_least_once",  # exactness comes from absolute, positioned state (docs/exactness.md)
     consumer_auto_offset_reset="earliest",
+    consumer_group_instance_id=f"{settings.worker_id}-{instance_id}",  # static membership: no rebalance on restart
+    broker_session_timeout=settings.worker_session_timeout,
+    broker_heartbeat_interval=min(3.0, settings.worker_session_timeout / 3),
     web_port=settings.worker_web_port,
     web_bind="127.0.0.1",
     web_host="127.0.0.1",
-    producer_linger_ms=5,  # batches produce requests: 1 ms made socket writes ~40% of the CPU profile
+    producer_linger_ms=5,
     broker_commit_interval=0.5,
     stream_wait_empty=False,
     table_cleanup_interval=3600.0,
 )
 
-#: Decodes the CDC topics (routing and the reference loader), as the connector encodes values.
+#: Decodes the CDC topics, as the connector encodes values.
 cdc_parser = DebeziumParser(DecodingOptions(settings.debezium_decimal_mode, settings.debezium_timestamp_unit))
 
 RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 
-cdc_invoices = app.topic(settings.cdc_topic("invoice"), settings.cdc_topic("invoice_line"), **RAW)
-cdc_users = app.topic(settings.cdc_topic("users"), **RAW)
-
-# created before Faust starts (stream/topics.py), so every worker's first metadata has them
-invoice_changes = app.topic(internal_topic_name(settings, "invoice-changes"), internal=True, **RAW)
-day_contributions = app.topic(internal_topic_name(settings, "day-contributions"), internal=True, **RAW)
-invoice_facts = app.topic(internal_topic_name(settings, "invoice-facts"), internal=True, **RAW)
-user_changes = app.topic(internal_topic_name(settings, "user-changes"), internal=True, **RAW)
-
+#: The owner's input: the co-partitioned CDC topics and the merger's snapshot requests.
+owner_input = app.topic(
+    settings.cdc_topic("invoice"),
+    settings.cdc_topic("invoice_line"),
+    settings.cdc_topic("users"),
+    internal_topic_name(settings, CONTROL),
+    **RAW,
+)
+partials = app.topic(internal_topic_name(settings, PARTIALS), **RAW)
+control = app.topic(internal_topic_name(settings, CONTROL), **RAW)
 deltas_in = app.topic(settings.deltas_topic + ".in", **RAW)
 deltas = app.topic(settings.deltas_topic, **RAW)
 dlq = app.topic(settings.dlq_topic, **RAW)

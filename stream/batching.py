@@ -42,12 +42,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
 import faust
+from faust.streams import _current_event
 
 from stream.app import app
 
@@ -61,11 +63,16 @@ _partition: ContextVar[int | None] = ContextVar("pulse_write_partition", default
 
 
 @contextmanager
-def writing_for(partition: int) -> Iterator[None]:
+def writing_for(partition: int, event: Any = None) -> Iterator[None]:
+    """Table writes in this block belong to `partition`; with `event` (one of the batch's events of
+    that partition) it is also Faust's current event, which the rocksdb store files writes by."""
     token = _partition.set(partition)
+    current = None if event is None else _current_event.set(weakref.ref(event))
     try:
         yield
     finally:
+        if current is not None:
+            _current_event.reset(current)
         _partition.reset(token)
 
 
@@ -159,7 +166,8 @@ async def batches(
             yield fresh
             await drain_producer(a)
             for event in fresh:
-                await manual.ack(event)
+                if current(a, event):  # one a rebalance overtook is read again by its partition's owner
+                    await manual.ack(event)
     finally:
         if pending is not None:
             pending.cancel()

@@ -1,9 +1,9 @@
 """Faults injected on purpose, so that the tests can show a repair works; off unless configured.
 
-`PULSE_FAULT_UNFETCH=<internal topic>` (e.g. ``day-contributions``) makes the worker stop
+`PULSE_FAULT_UNFETCH=<CDC table>` (e.g. ``invoice_line``) makes the worker stop
 fetching each partition of that topic once, as soon as it has read an event of it: the partition
 leaves Faust's active set for its "buffer full" set, with no callback to bring it back. That is
-what a lost queue-pressure callback does (`stream.queue_pressure`), and it looks exactly like the
+what a lost queue-pressure callback does (`stream.repairs.queue_pressure`), and it looks exactly like the
 silent stall `stream.stall_guard` exists for: nothing more is read, nothing is logged, the lag
 stays. Never set it in production.
 """
@@ -16,7 +16,6 @@ from typing import Any
 from faust.types import TP
 
 from stream.app import app, settings
-from stream.topics import internal_topic_name
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +36,7 @@ def unfetch_once(consumer: Any, topic: str) -> list[TP]:
 
 
 if settings.pulse_fault_unfetch:
-    _topic = internal_topic_name(settings, settings.pulse_fault_unfetch)
+    _topic = settings.cdc_topic(settings.pulse_fault_unfetch)
 
     @app.timer(interval=0.2)
     async def inject_unfetch() -> None:

@@ -1,4 +1,4 @@
-"""Which worker owns a key: the one assigned the key's partition of a topic (no other coordination)."""
+"""Which partitions this worker owns, and whether its state is complete (no rebalance, no recovery)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from aiokafka.partitioner import DefaultPartitioner
-from faust.types import TP, TopicT
 
-from stream.app import (
-    app,
-    settings,
-)
+from stream.app import app, settings
 
 _partitioner = DefaultPartitioner()
 
@@ -23,15 +19,14 @@ def partition_of(key: bytes, partitions: int | None = None) -> int:
     return int(_partitioner(key, all_partitions, all_partitions))
 
 
-def owns(topic: TopicT, key: bytes) -> bool:
-    """True when this worker actively owns the partition of `topic` that `key` lands in."""
-    name = next(iter(topic.topics))
-    return TP(name, partition_of(key)) in app.assignor.assigned_actives()
+def owned_partitions(topic: str) -> list[int]:
+    """The partitions of `topic` this worker actively owns now."""
+    return sorted(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic)
 
 
 def on_rebalance(*resets: Callable[[], None]) -> None:
     """Call the `resets` whenever partitions are revoked or assigned: in-memory state derived from the
-    tables (sums, newest-invoice lists, what was last published) is stale then and is rebuilt."""
+    tables is stale then and is rebuilt."""
 
     async def handler(app_: Any, partitions: Any, **kwargs: Any) -> None:
         for reset in resets:

@@ -1,7 +1,8 @@
-"""The worker's own HTTP view of its live state (Faust web, 127.0.0.1:WORKER_WEB_PORT).
+"""The worker's own HTTP view of the live state (Faust web, 127.0.0.1:WORKER_WEB_PORT).
 
-A worker answers only for keys it owns (404 `{"owner": false}` otherwise), so a router (the
-edge's query API) or a test can ask every worker and take the owner's answer.
+The merger (the worker that owns partition 0) holds the whole store's numbers and answers; every
+other worker answers 404 `{"owner": false}`, so a router (the edge's query API) or a test can ask
+every worker and take the answer of the one that has it. 503 while the merged view is incomplete.
 """
 
 from __future__ import annotations
@@ -12,22 +13,28 @@ from typing import Any
 from faust.web import View
 
 from stream import sink
-from stream.app import app, day_contributions, invoice_facts, settings, user_changes
-from stream.days import cache as day_cache
-from stream.invoices import LATEST_KEY
-from stream.latest import cache as latest_cache
-from stream.ownership import owns, state_ready
+from stream.app import app, settings
+from stream.merger import merger
 from stream.reference import reference, reference_ready
-from stream.routing import USERS_KEY
-from stream.users import cache as users_cache
 from tables import views
 from tables.day_rows import PARTS, DayBreakdown
+from tables.merged import MergedView
 
 MAX_LATEST = 1000
 
 
 def _not_ready(web: Any) -> Any:
     return web.json({"error": "state is being restored; try again"}, status=503)
+
+
+def _view(web: Any) -> tuple[MergedView | None, Any]:
+    """The merged view, or the answer to give instead (404 not the merger, 503 not complete yet)."""
+    if not merger.active:
+        return None, web.json({"owner": False}, status=404)
+    view = merger.ready_view()
+    if view is None or not reference_ready.is_set():
+        return None, _not_ready(web)
+    return view, None
 
 
 @app.page("/pulse/days/{day}/")
@@ -37,11 +44,10 @@ async def day_view(web: Any, request: Any, day: str) -> Any:
         when = date.fromisoformat(day)
     except ValueError:
         return web.json({"error": f"not an ISO date: {day!r}"}, status=400)
-    if not state_ready() or not reference_ready.is_set():
-        return _not_ready(web)
-    if not owns(day_contributions, when.isoformat().encode()):
-        return web.json({"owner": False}, status=404)
-    sales = day_cache.ensure().get(when)
+    view, refusal = _view(web)
+    if view is None:
+        return refusal
+    sales = view.day(when)
     minutes = {} if sales is None else sales.by_minute
     return web.json(
         {
@@ -58,36 +64,31 @@ async def day_view(web: Any, request: Any, day: str) -> Any:
 
 @app.page("/pulse/days/")
 async def days_view(web: Any, request: Any) -> Any:
-    """The days this worker owns that have sales."""
-    if not state_ready():
-        return _not_ready(web)
-    days = day_cache.ensure()
-    owned = [
-        d.isoformat() for d, s in sorted(days.items()) if s.facts and owns(day_contributions, d.isoformat().encode())
-    ]
-    return web.json({"days": owned})
+    """The days that have sales."""
+    view, refusal = _view(web)
+    if view is None:
+        return refusal
+    return web.json({"days": [d.isoformat() for d in view.all_days()]})
 
 
 @app.page("/pulse/latest/")
 async def latest_view(web: Any, request: Any) -> Any:
-    if not state_ready() or not reference_ready.is_set():
-        return _not_ready(web)
-    if not owns(invoice_facts, LATEST_KEY):
-        return web.json({"owner": False}, status=404)
+    view, refusal = _view(web)
+    if view is None:
+        return refusal
     try:
         n = min(MAX_LATEST, max(0, int(request.query.get("n", views.LATEST_INVOICES))))
     except ValueError:
         return web.json({"error": "n must be an integer"}, status=400)
-    latest = latest_cache.ensure()
-    return web.json({"owner": True, "latest": [views.invoice_summary(f, reference) for f in latest.newest(n)]})
+    return web.json({"owner": True, "latest": [views.invoice_summary(f, reference) for f in view.latest.newest(n)]})
 
 
 @app.page("/pulse/windows/")
 async def windows_view(web: Any, request: Any) -> Any:
-    """Per-minute, per-country and per-track sums of the owned days in [from, to] (ISO dates, inclusive).
+    """Per-minute, per-country and per-track sums of the days in [from, to] (ISO dates, inclusive).
 
-    Answers with the partitions of day-contributions this worker owns, so a router asking every
-    worker knows whether the answers together cover every day.
+    Answers with the partitions its view covers (all of them), so a router asking every worker
+    knows whether the answers together cover every day.
     """
     try:
         first = date.fromisoformat(request.query["from"])
@@ -95,18 +96,17 @@ async def windows_view(web: Any, request: Any) -> Any:
     except (KeyError, ValueError):
         return web.json({"error": "from and to must be ISO dates"}, status=400)
     parts = frozenset(request.query.get("parts", ",".join(PARTS)).split(",")) & PARTS
-    if not state_ready() or not reference_ready.is_set():
-        return _not_ready(web)
-    topic = next(iter(day_contributions.topics))
-    owned = sorted(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic)
+    view, refusal = _view(web)
+    if view is None:
+        return refusal
     days = {
-        d.isoformat(): DayBreakdown.from_sales(d, s, reference).to_json(parts)
-        for d, s in sorted(day_cache.ensure().items())
-        if first <= d <= last and s.facts and owns(day_contributions, d.isoformat().encode())
+        d.isoformat(): DayBreakdown.from_sales(d, view.day(d), reference).to_json(parts)
+        for d in view.all_days()
+        if first <= d <= last
     }
     return web.json(
         {
-            "partitions": owned,
+            "partitions": sorted(view.complete),
             "partitions_total": settings.topic_partitions,
             "timezone": settings.pulse_timezone,
             "days": days,
@@ -116,12 +116,11 @@ async def windows_view(web: Any, request: Any) -> Any:
 
 @app.page("/pulse/users/")
 async def users_view(web: Any, request: Any) -> Any:
-    """The active-users count now, if this worker owns the users key."""
-    if not state_ready():
-        return _not_ready(web)
-    if not owns(user_changes, USERS_KEY):
-        return web.json({"owner": False}, status=404)
-    return web.json({"owner": True, "users": views.active_users_updated(users_cache.ensure(), datetime.now(UTC))})
+    """The active-users count now."""
+    view, refusal = _view(web)
+    if view is None:
+        return refusal
+    return web.json({"owner": True, "users": views.active_users_updated(view.active_users(), datetime.now(UTC))})
 
 
 @app.page("/pulse/sink/")

@@ -1,101 +1,106 @@
-"""Stage 4: number deltas per channel, exactly once, and publish them to `chinook.deltas`.
+"""Number deltas per channel, exactly once across restarts, and send them to `chinook.deltas`.
 
-Every channel's deltas pass through one partition of `chinook.deltas.in` (keyed by channel), so
-the owner of that partition owns the channel's `seq`. The output goes to the same partition of
-`chinook.deltas`, and each delta records the input offset it came from (`src`). When a worker
-takes a partition over it reads that partition of `chinook.deltas` (compacted: the last record per
-channel plus recent history) to learn each channel's last seq and the last input offset already
-published; inputs at or before that offset are skipped. So a crash between publishing and
-committing never repeats or skips a seq.
+Only the merger sequences (one worker at a time). When it starts it reads `chinook.deltas` back
+to learn each channel's last `seq`, the last input each channel published (`src`), and what each
+(channel, event) last carried; inputs up to there are never published again, so a crash between
+publishing and committing neither repeats nor skips a seq.
+
+`src` is `(partition, offset)` of a trigger read from `chinook.deltas.in`, or `(-1, n)` for the
+merger's own events: `n` = partials offset * `EVENT_SLOTS` + the event's index in the record.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from faust.types import TP, StreamT
 
-from schemas.messages import Delta, Unsequenced
-from stream.app import app, deltas, deltas_in, settings
-from stream.dead_letters import dead_letter
+from schemas.kafka_meta import partitions_of
+from schemas.messages import Delta
+from stream.app import deltas, settings
 
 log = logging.getLogger(__name__)
 
+PARTIALS_SRC = -1
+EVENT_SLOTS = 10_000
+
 
 @dataclass
-class PartitionSeq:
-    last_src_offset: int = -1
+class Sequencer:
     seqs: dict[str, int] = field(default_factory=dict)
+    event_src: dict[str, int] = field(default_factory=dict)  # channel -> last merger event src
+    trigger_offsets: dict[int, int] = field(default_factory=dict)  # deltas.in partition -> last offset
+    last_data: dict[tuple[str, str], Any] = field(default_factory=dict)
+    sent: int = 0
+
+    def absorb(self, delta: Delta) -> None:
+        newest = delta.seq >= self.seqs.get(delta.channel, 0)
+        self.seqs[delta.channel] = max(self.seqs.get(delta.channel, 0), delta.seq)
+        self.last_data[(delta.channel, delta.event)] = delta.data
+        if delta.src is not None:
+            source, n = delta.src
+            if source == PARTIALS_SRC:
+                if newest:  # the newest, not the largest: a rebuilt partials topic starts at 0 again
+                    self.event_src[delta.channel] = n
+            else:
+                self.trigger_offsets[source] = max(self.trigger_offsets.get(source, -1), n)
+
+    def published(self, channel: str, src: int) -> bool:
+        """Whether the merger event `src` of `channel` was published before."""
+        return src <= self.event_src.get(channel, -1)
+
+    async def publish(
+        self,
+        channel: str,
+        event: str,
+        data: Any,
+        src: tuple[int, int] | None = None,
+        socket_id: str | None = None,
+        ts_ms: int | None = None,
+    ) -> None:
+        seq = self.seqs.get(channel, 0) + 1
+        delta = Delta(
+            channel=channel,
+            event=event,
+            data=data,
+            seq=seq,
+            ts_ms=ts_ms or int(time.time() * 1000),
+            exclude_socket_id=socket_id,
+            src=src,
+        )
+        self.absorb(delta)
+        self.sent += 1
+        await deltas.send(key=channel.encode(), value=delta.encode())
 
 
-_state: dict[int, PartitionSeq] = {}
-
-
-@app.on_partitions_revoked.connect
-async def _on_revoked(app_: Any, revoked: set[TP], **kwargs: Any) -> None:
-    for tp in revoked:
-        if tp.topic == settings.deltas_topic + ".in":
-            _state.pop(tp.partition, None)
-
-
-async def read_published(partition: int, timeout_s: float = 60.0) -> PartitionSeq:
-    """Scan one partition of `chinook.deltas` for the last seq per channel and the last src offset."""
-    state = PartitionSeq()
+async def read_published(timeout_s: float = 60.0) -> Sequencer:
+    """Read every partition of `chinook.deltas` to its end: what has been published."""
+    state = Sequencer()
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
-        tp = TopicPartition(settings.deltas_topic, partition)
-        consumer.assign([tp])
-        await consumer.seek_to_beginning(tp)
-        end = (await consumer.end_offsets([tp]))[tp]
-        while await consumer.position(tp) < end:
-            batch = await consumer.getmany(tp, timeout_ms=int(timeout_s * 1000), max_records=10000)
-            if not batch:
-                raise TimeoutError(f"reading {tp} took longer than {timeout_s} s")
-            for record in batch[tp]:
-                try:
-                    delta = Delta.decode(record.value)
-                except (ValueError, KeyError, TypeError):
-                    log.warning("skipping unreadable record %s@%d in %s", tp, record.offset, settings.deltas_topic)
-                    continue
-                state.seqs[delta.channel] = max(state.seqs.get(delta.channel, 0), delta.seq)
-                if delta.src is not None and delta.src[0] == partition:
-                    state.last_src_offset = max(state.last_src_offset, delta.src[1])
+        tps = [TopicPartition(settings.deltas_topic, p) for p in await partitions_of(consumer, settings.deltas_topic)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        deadline = time.monotonic() + timeout_s
+        records = 0
+        while any([await consumer.position(tp) < ends[tp] for tp in tps]):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"reading {settings.deltas_topic} took longer than {timeout_s} s")
+            for tp, batch in (await consumer.getmany(timeout_ms=1000, max_records=20_000)).items():
+                for record in batch:
+                    if record.value is None:
+                        continue
+                    try:
+                        state.absorb(Delta.decode(record.value))
+                    except (ValueError, KeyError, TypeError):
+                        log.warning("skipping unreadable record %s@%d", tp, record.offset)
+                    records += 1
     finally:
         await consumer.stop()
-    log.info(
-        "sequencer partition %d: %d channels, last input offset %d", partition, len(state.seqs), state.last_src_offset
-    )
+    log.info("sequencer: %d deltas read back, %d channels", records, len(state.seqs))
     return state
-
-
-@app.agent(deltas_in)
-async def sequence(stream: StreamT[bytes]) -> None:
-    async for event in stream.events():
-        message = event.message
-        state = _state.get(message.partition)
-        if state is None:
-            state = _state[message.partition] = await read_published(message.partition)
-        if message.offset <= state.last_src_offset:
-            continue  # published before a crash or a rebalance: never twice
-        try:
-            item = Unsequenced.decode(message.value)
-        except (ValueError, KeyError, TypeError) as exc:
-            await dead_letter(event, f"not an unsequenced delta: {exc}")
-            continue
-        seq = state.seqs.get(item.channel, 0) + 1
-        delta = Delta(
-            channel=item.channel,
-            event=item.event,
-            data=item.data,
-            seq=seq,
-            ts_ms=item.ts_ms,
-            exclude_socket_id=item.socket_id,
-            src=(message.partition, message.offset),
-        )
-        await deltas.send(key=item.channel.encode(), value=delta.encode(), partition=message.partition)
-        state.seqs[item.channel] = seq
-        state.last_src_offset = message.offset

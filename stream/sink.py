@@ -1,10 +1,10 @@
-"""The SQL sink: the day owner's windows, upserted into PostgreSQL (schema `analytics`, docs/analytics.md).
+"""The SQL sink: the merged windows, upserted into PostgreSQL (schema `analytics`, docs/analytics.md).
 
-A timer drains the days the day owner marked dirty (`stream.days.dirty_days`), snapshots their
-windows in the event loop and writes them in batches from a thread (`stream.sink_writer`). After
-every rebalance it writes every owned day again, and deletes the rows of owned days it no longer
-has (a resync). When a minute passes, the current day is written once more, so windows that
-have just closed are stored with ``closed = true``.
+It runs on the merger (the one worker with the whole store's numbers). A timer drains the days
+the merger marked dirty, snapshots their windows in the event loop and writes them in batches
+from a thread (`stream.sink_writer`). Whenever the merger (re)starts it writes every day again,
+and deletes the rows of days it no longer has (a resync). When a minute passes, the current day
+is written once more, so windows that have just closed are stored with ``closed = true``.
 
 Its settings are `Settings.sink` (``SINK_*``). The schema is `SINK_SCHEMA`; unset, it is
 `analytics` for the production worker group (`WORKER_ID=chinook-pulse`) and no schema at all
@@ -23,9 +23,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine
 
 from schemas.settings import SinkSettings
-from stream import days as day_owner
-from stream.app import app, day_contributions, settings
-from stream.ownership import owns, state_ready
+from stream.app import app, settings
+from stream.merger import merger
 from stream.reference import reference, reference_ready
 from stream.sink_writer import ensure_schema, stored_days, write_days
 from tables.analytics import DEFAULT_SCHEMA, AnalyticsTables, analytics_tables
@@ -79,14 +78,14 @@ def status() -> dict[str, Any]:
     return {
         "enabled": state.schema is not None,
         "schema": state.schema,
-        "pending_days": len(state.pending) + len(day_owner.dirty_days),
+        "pending_days": len(state.pending) + len(merger.dirty_days),
         "resync_pending": state.resync,
         **asdict(state.counters),
     }
 
 
 def request_resync() -> None:
-    """Write every owned day again at the next flush (and delete rows of owned days gone empty)."""
+    """Write every day again at the next flush (and delete rows of days gone empty)."""
     state.counters.resyncs_requested += 1
     state.resync = True
 
@@ -94,10 +93,6 @@ def request_resync() -> None:
 @app.on_partitions_assigned.connect
 async def _on_assigned(app_: Any, assigned: Any, **kwargs: Any) -> None:
     state.resync = True
-
-
-def _owned(day: date) -> bool:
-    return owns(day_contributions, day.isoformat().encode())
 
 
 async def _connect(tables: AnalyticsTables) -> Engine:
@@ -121,12 +116,12 @@ def _closing_days(now: datetime, tz: str) -> set[date]:
 @app.timer(interval=config.interval)
 async def flush_sink() -> None:
     tables = state.tables
-    if tables is None or not state_ready() or not reference_ready.is_set():
+    if tables is None or merger.ready_view() is None or not reference_ready.is_set():
         return
     try:
         if state.engine is None:
             state.engine = await _connect(tables)
-            if not state_ready():  # a rebalance began while connecting: the sums may be partial
+            if merger.ready_view() is None:  # the merger stopped while connecting
                 return
         await flush(state.engine, tables)
     except Exception as exc:  # the database may be down: keep the days, try again next tick
@@ -137,23 +132,25 @@ async def flush_sink() -> None:
 
 async def flush(engine: Engine, tables: AnalyticsTables) -> None:
     tz = settings.pulse_timezone
-    live = day_owner.cache.ensure()
+    view = merger.ready_view()
+    if view is None:
+        return
     if state.resync:
         state.resync = False
         state.resync_target = state.counters.resyncs_requested
-        state.pending |= set(live) | await asyncio.to_thread(stored_days, engine, tables, tz)
-    state.pending |= day_owner.dirty_days
-    day_owner.dirty_days.clear()
+        state.pending |= set(view.all_days()) | await asyncio.to_thread(stored_days, engine, tables, tz)
+    state.pending |= merger.dirty_days
+    merger.dirty_days.clear()
     now = datetime.now(UTC)
     state.pending |= _closing_days(now, tz)
     retention = getattr(settings, "pulse_retention_days", None)  # pruned days keep their analytics rows
     first_kept = None if retention is None else today(tz) - timedelta(days=retention)
-    state.pending = {d for d in state.pending if _owned(d) and (first_kept is None or d >= first_kept)}
+    state.pending = {d for d in state.pending if first_kept is None or d >= first_kept}
     if not state.pending:
         state.counters.resyncs_completed = state.resync_target
         return
     batch = sorted(state.pending)[: config.batch_days]
-    snapshots = [DayBreakdown.from_sales(d, live.get(d), reference) for d in batch]
+    snapshots = [DayBreakdown.from_sales(d, view.day(d), reference) for d in batch]
     result = await asyncio.to_thread(write_days, engine, tables, snapshots, tz, now)
     state.pending.difference_update(batch)
     c = state.counters
@@ -162,5 +159,5 @@ async def flush(engine: Engine, tables: AnalyticsTables) -> None:
     c.rows_upserted += result.upserted
     c.rows_deleted += result.deleted
     c.last_flush_at = now.isoformat().replace("+00:00", "Z")
-    if not state.pending and not day_owner.dirty_days:
+    if not state.pending and not merger.dirty_days:
         c.resyncs_completed = state.resync_target

@@ -1,6 +1,6 @@
 """A watchdog for stream partitions that stop being read while they still have events to read.
 
-The other repairs (`stream.commit_guard`, `stream.queue_pressure`, `stream.rebalance_window`) each
+The other repairs (`stream.repairs`) each
 close a path, read in Faust's code, by which a partition stops being consumed. A CI run still
 showed one more: after the start-up rebalance of two workers, one partition of
 `day-contributions` was committed at 21 of 323 and stayed there for ten minutes, with no hole at
@@ -13,7 +13,7 @@ assigned stream partition's committed offset and last-read offset with its end o
 with events left whose committed and read offsets have not moved for `STALL_AFTER_S` while the
 flow is running, and with nothing acknowledged past its commit (a hole is the commit guard's),
 is stalled, provided Faust has asked the fetcher for records at least `STALL_AFTER_ROUNDS` times
-meanwhile (`stream.fetch_rounds`). The rounds matter: a worker catching up a long history hands
+meanwhile (`stream.repairs.fetch_rounds`). The rounds matter: a worker catching up a long history hands
 on one big fetch for many seconds, and a partition that fetch did not include waits for the
 next one without being stalled (seen on the dev stack: 20 s with a fetch for the partition
 waiting in aiokafka).
@@ -36,9 +36,9 @@ from typing import Any
 
 from faust.types import TP
 
-from stream import fetch_rounds
 from stream.app import app
-from stream.rebalance_window import revoke_pending
+from stream.repairs import fetch_rounds
+from stream.repairs.rebalance_window import revoke_pending
 
 log = logging.getLogger(__name__)
 

@@ -7,11 +7,14 @@ import io
 import time
 from typing import Any
 
-from stream import commit_guard, queue_pressure, rebalance_window, stall_guard
-from stream.app import app
-from stream.catch_up import INPUT_TOPICS, caught_up
+from stream import stall_guard
+from stream.app import app, owner_input
+from stream.merger import merger
 from stream.ownership import state_ready
 from stream.reference import reference, reference_ready
+from stream.repairs import commit_guard, queue_pressure, rebalance_window
+
+INPUT_TOPICS = frozenset(owner_input.topics)
 
 
 def input_lag() -> dict[str, int]:
@@ -35,7 +38,7 @@ async def status_view(web: Any, request: Any) -> Any:
         {
             "state_ready": state_ready(),
             "reference_ready": reference_ready.is_set(),
-            "caught_up": caught_up(),
+            "merger": merger.status(),
             "reference_rows": {
                 "customers": len(reference.customers),
                 "tracks": len(reference.tracks),

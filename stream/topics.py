@@ -1,11 +1,10 @@
 """Create the topics the worker reads and writes, before Faust starts.
 
-Faust creates its internal topics itself, but only as it subscribes: a consumer whose metadata was
-fetched before a topic existed ignores that topic ("Ignoring missing topic") and the group is
-assigned none of its partitions until the metadata is refreshed (up to five minutes). Two workers
-starting together lost the `user-changes` topic that way in CI. The internal stream topics are
-therefore created here too, as Faust would (partitions and replication of the app, broker
-defaults otherwise); the tables' changelogs are still Faust's.
+A consumer whose metadata was fetched before a topic existed ignores it until its metadata is
+refreshed (minutes), so every topic an agent reads exists before the worker subscribes. The
+control topic has the CDC topics' partition count: it is co-partitioned with them (one owner per
+partition number). The partials topic has one partition: one total order for the merger. The
+tables' changelogs are Faust's.
 """
 
 from __future__ import annotations
@@ -24,8 +23,10 @@ log = logging.getLogger(__name__)
 HOUR_MS = 3_600_000
 
 
-#: The worker group's own stream topics, `{WORKER_ID}.{name}` (see stream/app.py).
-INTERNAL_TOPICS = ("invoice-changes", "day-contributions", "invoice-facts", "user-changes")
+#: The worker group's own topics, `{WORKER_ID}.{name}` (see stream/app.py).
+CONTROL = "control"  # the merger's snapshot requests, one partition per owner partition
+PARTIALS = "partials"  # the owners' records for the merger
+INTERNAL_TOPICS = (CONTROL, PARTIALS)
 
 
 def internal_topic_name(settings: Settings, name: str) -> str:
@@ -33,8 +34,11 @@ def internal_topic_name(settings: Settings, name: str) -> str:
 
 
 def internal_topics(settings: Settings) -> list[NewTopic]:
-    n = settings.topic_partitions
-    return [NewTopic(internal_topic_name(settings, name), n, 1) for name in INTERNAL_TOPICS]
+    day = {"retention.ms": str(24 * HOUR_MS)}
+    return [
+        NewTopic(internal_topic_name(settings, CONTROL), settings.topic_partitions, 1, topic_configs=day),
+        NewTopic(internal_topic_name(settings, PARTIALS), 1, 1, topic_configs=day),
+    ]
 
 
 def public_topics(settings: Settings) -> list[NewTopic]:

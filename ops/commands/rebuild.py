@@ -2,7 +2,9 @@
 
 Fresh state means fresh changelogs: with the worker group empty, it points the group's change-topic
 offsets back to the beginning (and its internal topics' to 0), deletes the group's internal and
-changelog topics, and waits until Kafka has removed them. The next worker to start recreates them
+changelog topics, waits until Kafka has removed them, and deletes the workers' local state
+(`.run/faust/<group>`: rocksdb copies of the tables on this machine; workers elsewhere must
+delete theirs). The next worker to start recreates them
 and rebuilds every table from the change topics; the SQL sink then rewrites every day it owns.
 
 It refuses while workers are members of the group, unless `--stop-workers`: that stops the local
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import subprocess
 import sys
 import time
@@ -27,7 +30,7 @@ from ops.kafka_io import GroupInfo, OpsError, admin, consumer, describe_group
 from ops.progress import bar
 from schemas.settings import get_settings
 
-INTERNAL = ("invoice-changes", "day-contributions", "invoice-facts", "user-changes")
+INTERNAL = ("control", "partials")
 
 
 def register(subparsers: Any) -> None:
@@ -133,6 +136,10 @@ async def rebuild(args: argparse.Namespace) -> int:
     doomed = state_topics(group, topics)
     reset = await reset_offsets(bootstrap, group, set(doomed), keep={settings.deltas_topic + ".in"})
     await delete_topics(bootstrap, doomed)
+    local = settings.run_dir / "faust" / group
+    if local.exists():
+        shutil.rmtree(local)
+        print(f"deleted local state {local}")
     for topic, n in sorted(reset.items()):
         where = "0 (topic deleted)" if topic in doomed else "the beginning"
         print(f"offsets of {group} on {topic}: {n} partition(s) set to {where}")

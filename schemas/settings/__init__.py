@@ -58,21 +58,22 @@ class Settings(BaseSettings):
     pulse_timezone: str = Field(default="UTC", description="Time zone of hour and day windows.")
     worker_id: str = Field(default="chinook-pulse", description="Faust app id / consumer group.")
     worker_web_port: int = Field(default=6066, description="Faust web port of the worker.")
+    worker_instance: str = Field(
+        default="",
+        description="Static group member name of this worker (unique, stable across its restarts); empty: host-port.",
+    )
+    worker_session_timeout: float = Field(
+        default=30.0,
+        description="Seconds a worker that died and did not come back holds its partitions before others take them.",
+    )
     pulse_retention_days: int | None = Field(
         default=None, description="Days of state kept (older days are pruned); unset keeps every day."
     )
     publish_interval: float = Field(default=0.1, description="Seconds between checks for changed state to publish.")
-    publish_after_catch_up: bool = Field(
-        default=False,
-        description=(
-            "EXPERIMENTAL: publish nothing until the worker group has caught up with the change history "
-            "(stream/catch_up.py). Off: a stalled commit would hold every delta back (docs/exactness.md)."
-        ),
-    )
     pulse_fault_unfetch: str = Field(
         default="",
         description=(
-            "TESTS ONLY, leave empty: an internal topic (e.g. day-contributions) whose partitions the worker "
+            "TESTS ONLY, leave empty: a CDC table (e.g. invoice_line) whose topic's partitions the worker "
             "stops fetching once each, after its first events, to exercise the stall guard (stream/faults.py)."
         ),
     )

@@ -28,25 +28,26 @@ pytestmark = pytest.mark.integration
 
 
 def corrupt_a_day(settings: Settings, isolation: Isolation) -> str:
-    """What a buggy release could leave behind: a contribution fact with a wrong total and the newest
-    revision, sent to the day owner's input topic. Returns the day it corrupts."""
-    facts = [f for f in read_topic(settings, f"{isolation.worker_id}.day-contributions") if f.get("c")]
-    assert facts, "the invoice owner sent no contribution facts"
-    fact = facts[-1]
-    bad = {**fact, "rev": fact["rev"] + 1_000_000, "c": {**fact["c"], "total": "123456.78"}}
+    """What a buggy release could leave behind: a partition's record with a wrong total for a day,
+    sent to the merger's input topic. Returns the day it corrupts."""
+    topic = f"{isolation.worker_id}.partials"
+    records = [r for r in read_topic(settings, topic) if r.get("days")]
+    assert records, "the owners sent no records"
+    last = records[-1]
+    day = sorted(last["days"])[-1]
+    values = {**last["days"][day], "sum": ["123456.78", 1]}
+    bad = {"p": last["p"], "days": {day: values}, "invoices": {}, "users": {}, "events": []}
 
     async def send() -> None:
         producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
         await producer.start()
         try:
-            await producer.send_and_wait(
-                f"{isolation.worker_id}.day-contributions", json.dumps(bad).encode(), key=fact["day"].encode()
-            )
+            await producer.send_and_wait(topic, json.dumps(bad).encode())
         finally:
             await producer.stop()
 
     asyncio.run(send())
-    return str(fact["day"])
+    return str(day)
 
 
 def test_rebuild_recomputes_every_table_after_corrupted_state(
@@ -74,7 +75,7 @@ def test_rebuild_recomputes_every_table_after_corrupted_state(
     done = cli(isolation, "rebuild")
     assert done.returncode == 0, done.stderr
     assert "rebuild ready" in done.stdout
-    assert f"deleted {isolation.worker_id}.day-contributions" in done.stdout
+    assert f"deleted {isolation.worker_id}.partials" in done.stdout
 
     workers.append(Worker(isolation, tmp_path, "w2").start())
     wait_ready(workers[1:])

@@ -33,7 +33,7 @@ from tests.integration.stream.harness import (
     assert_commits_reach_the_end,
     differences,
     eventually,
-    fact_trails,
+    partial_trails,
     rebalance_repairs,
     uncommitted,
     wait_ready,
@@ -181,7 +181,7 @@ def data_range(conn: Any) -> tuple[datetime, datetime]:
 def pipeline_account(settings: Settings, run: Run, problems: list[str]) -> str:
     """What the topics say about the failing days, and which partitions the group has not committed."""
     short = uncommitted(settings, run.isolation)
-    account = fact_trails(settings, run.isolation, problems) + rebalance_repairs(run.workers)
+    account = partial_trails(settings, run.isolation, problems) + rebalance_repairs(run.workers)
     return account + "\n--- uncommitted\n" + ("\n".join(short[:10]) or "none")
 
 

@@ -287,7 +287,7 @@ def contract_violations(deltas: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
-GROUP_INPUTS = ("invoice-changes", "day-contributions", "invoice-facts", "user-changes", "deltas.in")
+GROUP_INPUTS = ("control",)  # the group reads these and the CDC topics; the merger reads without a group
 
 
 def uncommitted(settings: Settings, isolation: Isolation) -> list[str]:
@@ -322,31 +322,24 @@ def rebalance_repairs(workers: Iterable[Worker]) -> str:
     return "\n--- rebalance repairs: " + "; ".join(seen) + "".join(f"\n{line}" for line in stalls[:10])
 
 
-def _fact(partition: int, rev: object, contribution: dict[str, Any] | None) -> str:
-    """partition:rev:tracks ("-" for no contribution)."""
-    return f"p{partition}:{rev}:{'-' if contribution is None else len(contribution.get('tracks', {}))}"
-
-
-def fact_trails(settings: Settings, isolation: Isolation, problems: list[str], days: int = 2) -> str:
-    """For the first failing days: every fact the invoice owners sent for them, and what the day
-    owners stored (the day-facts changelog), as rev:tracks in order. Tells a fact never sent from
-    one stored and then replaced by an older one."""
+def partial_trails(settings: Settings, isolation: Isolation, problems: list[str], days: int = 2) -> str:
+    """For the first failing days: every value the owners sent for them (`partials`), per partition,
+    as offset:kind:invoice_count. Tells a partition that never sent a day from one whose last value is wrong."""
     failing = sorted({p[:10] for p in problems if len(p) > 10 and p[4] == "-" and p[7] == "-"})[:days]
     if not failing:
         return ""
-    sent: dict[str, list[str]] = {}
-    for partition, _, msg in read_records(settings, f"{isolation.worker_id}.day-contributions"):
-        if msg is not None and msg.get("day") in failing:
-            sent.setdefault(f"{msg['day']}|{msg['id']}", []).append(_fact(partition, msg["rev"], msg["c"]))
-    stored: dict[str, list[str]] = {}
-    for partition, key, fact in read_records(settings, f"{isolation.worker_id}-day-facts-changelog"):
-        name = (key or b"").decode()
-        if name[:10] in failing:
-            stored.setdefault(name, []).append(
-                _fact(partition, "del", None) if fact is None else _fact(partition, fact["rev"], fact["c"])
-            )
-    lines = [f"{k}: sent {sent.get(k)} stored {stored.get(k)}" for k in sorted(set(sent) | set(stored))]
-    return "\n--- facts of " + ", ".join(failing) + " (partition:rev:tracks)\n" + "\n".join(lines)
+    lines: dict[str, list[str]] = {}
+    for offset, (_, _, record) in enumerate(read_records(settings, f"{isolation.worker_id}.partials")):
+        if record is None:
+            continue
+        kind = "snap" if record.get("snap") else "chg"
+        for day in failing:
+            values = record.get("days", {}).get(day)
+            if values is not None:
+                count = values["sum"][1] if values.get("sum") else 0
+                lines.setdefault(f"{day} p{record['p']}", []).append(f"{offset}:{kind}:{count}")
+    body = "\n".join(f"{k}: {v[-12:]}" for k, v in sorted(lines.items()))
+    return "\n--- partials of " + ", ".join(failing) + " (offset:kind:invoice_count, last 12)\n" + body
 
 
 def eventually(
@@ -410,5 +403,5 @@ def assert_converges(
             return deltas
         time.sleep(2)
     logs = "\n".join(f"--- {w.log_path.name}\n{w.log_tail(15)}\n--- its tasks\n{w.tasks()}" for w in workers)
-    trails = fact_trails(settings, isolation, problems) + rebalance_repairs(workers)
+    trails = partial_trails(settings, isolation, problems) + rebalance_repairs(workers)
     raise AssertionError(f"not equal to SQL after {timeout_s:.0f}s:\n" + "\n".join(problems[:15]) + f"{trails}\n{logs}")

@@ -121,7 +121,7 @@ def test_a_partition_no_longer_fetched_is_read_again_and_tables_stay_right(
     engine: Engine, settings: Settings, isolation: Isolation, workers: list[Worker], tmp_path: Path
 ) -> None:
     """The stall guard (stream/stall_guard.py) against the silent stall it exists for, injected."""
-    worker = Worker(isolation, tmp_path, "w1", env={"PULSE_FAULT_UNFETCH": "day-contributions"}).start()
+    worker = Worker(isolation, tmp_path, "w1", env={"PULSE_FAULT_UNFETCH": "invoice_line"}).start()
     workers.append(worker)
     wait_ready(workers)
     join(run_traffic(engine, seed=16, count=200, rate=0))

@@ -24,7 +24,7 @@ from typing import Any
 import faust
 import pytest
 
-from stream import batching, days, invoices
+from stream import batching, owner
 from stream.app import app
 from stream.batching import PartitionTable, batches, writing_for
 
@@ -196,17 +196,17 @@ async def test_batches_respect_their_size_and_window(fake: FakeApp) -> None:
 
 
 def test_state_is_read_and_written_synchronously_right_after_the_hand_over() -> None:
-    """The batch check in `batches` holds only until the consumer's first await."""
-    for module in (invoices, days):
-        assert not inspect.iscoroutinefunction(module.apply_batch)
-        agent = module.own_invoices if module is invoices else module.own_days
-        tree = ast.parse(textwrap.dedent(inspect.getsource(agent.fun)))
-        loops = [n for n in ast.walk(tree) if isinstance(n, ast.AsyncFor)]
-        assert len(loops) == 1
-        first = loops[0].body[0]
-        call = first.value if isinstance(first, ast.Assign | ast.Expr) else None
-        assert isinstance(call, ast.Call) and isinstance(call.func, ast.Name), ast.dump(first)
-        assert call.func.id == "apply_batch", f"{module.__name__}: apply_batch must come first in the batch loop"
+    """The batch check in `batches` holds only until the consumer's first await: the owner applies
+    the batch (`owned.ensure`, `take_batch`, both synchronous) before it awaits anything."""
+    assert not inspect.iscoroutinefunction(owner.take_batch)
+    assert not inspect.iscoroutinefunction(owner.Owned.ensure)
+    tree = ast.parse(textwrap.dedent(inspect.getsource(owner.own.fun)))
+    loops = [n for n in ast.walk(tree) if isinstance(n, ast.AsyncFor)]
+    assert len(loops) == 1
+    first, second = loops[0].body[:2]
+    calls = [n.value for n in (first, second) if isinstance(n, ast.Assign)]
+    assert len(calls) == 2 and all(isinstance(c, ast.Call) for c in calls), ast.dump(first)
+    assert [ast.unparse(c.func) for c in calls if isinstance(c, ast.Call)] == ["owned.ensure", "take_batch"]
 
 
 def test_writes_go_to_the_changelog_partition_named_by_writing_for() -> None:
@@ -215,22 +215,6 @@ def test_writes_go_to_the_changelog_partition_named_by_writing_for() -> None:
         assert table.partition_for_key(b"7") == 5
     with pytest.raises(TypeError):  # Faust's own choice needs the current event, which a batch has not
         table.partition_for_key(b"7")
-
-
-def test_faust_recovery_replaces_a_newer_in_memory_value_with_an_older_changelog_one() -> None:
-    """Why state must never be written while recovery runs: the memory store's replay just overwrites.
-
-    On a rebalance, recovery re-reads the changelog of partitions this worker keeps from where its
-    previous recovery stopped (the memory store has no persisted offset) up to the high-water mark,
-    so it replays this worker's own older writes.
-    """
-    table = PartitionTable(app, name="unit-replay-probe", key_type=bytes, value_type=bytes)
-    table.data[b"7"] = b"rev 5: row and 3 lines"  # written by a batch after the high-water mark
-    replayed = SimpleNamespace(
-        key=b"7", value=b"rev 4: row and 2 lines", message=SimpleNamespace(value=b"x", partition=3)
-    )
-    table.apply_changelog_batch([replayed])
-    assert table.data[b"7"] == b"rev 4: row and 2 lines"
 
 
 def probe_app(tmp_path: Path, name: str) -> faust.App:

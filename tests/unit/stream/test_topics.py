@@ -9,21 +9,15 @@ from stream import app as pulse_app
 from stream.topics import created_names, internal_topics, public_topics
 
 
-def test_every_internal_stream_topic_of_the_app_is_created_before_faust_starts() -> None:
+def test_every_internal_topic_of_the_app_is_created_before_faust_starts() -> None:
     settings = pulse_app.settings
-    created = {t.name for t in internal_topics(settings)}
-    read_by_agents = {
-        name
-        for topic in (
-            pulse_app.invoice_changes,
-            pulse_app.day_contributions,
-            pulse_app.invoice_facts,
-            pulse_app.user_changes,
-        )
-        for name in topic.topics
-    }
-    assert created == read_by_agents
-    assert all(t.num_partitions == settings.topic_partitions for t in internal_topics(settings))
+    created = {t.name: t for t in internal_topics(settings)}
+    used = {name for topic in (pulse_app.control, pulse_app.partials) for name in topic.topics}
+    assert set(created) == used
+    control = next(iter(pulse_app.control.topics))
+    assert created[control].num_partitions == settings.topic_partitions  # co-partitioned with the CDC topics
+    assert control in pulse_app.owner_input.topics
+    assert created[next(iter(pulse_app.partials.topics))].num_partitions == 1  # one order for the merger
 
 
 def test_public_and_internal_topics_do_not_overlap() -> None:

@@ -10,7 +10,7 @@ import pytest
 from faust.tables.recovery import Recovery
 from faust.transport.drivers.aiokafka import ConsumerRebalanceListener
 
-from stream import rebalance_window
+from stream.repairs import rebalance_window
 
 rebalance_window.install()
 

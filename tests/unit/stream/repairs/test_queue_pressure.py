@@ -6,7 +6,7 @@ import asyncio
 
 from mode.utils.queues import FlowControlEvent, ThrowableQueue
 
-from stream import queue_pressure
+from stream.repairs import queue_pressure
 
 queue_pressure.install()
 

@@ -45,7 +45,7 @@ from typing import Any
 from faust.transport.consumer import Consumer
 from faust.types import TP
 
-from stream.rebalance_window import revoke_pending
+from stream.repairs.rebalance_window import revoke_pending
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from faust.types.tuples import ConsumerMessage
 from intervaltree import IntervalTree
 from mode.utils.queues import FlowControlEvent
 
-from stream import commit_guard, rebalance_window
+from stream.repairs import commit_guard, rebalance_window
 
 commit_guard.install()
 

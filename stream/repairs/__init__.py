@@ -1,0 +1,42 @@
+"""Every change the worker makes to faust-streaming's (and aiokafka's) internals, installed in one place.
+
+Each repair was written against the versions pinned here (and in pyproject.toml) and is checked at
+start-up: another version refuses to start, so an upgrade is a deliberate act that re-runs the
+tests each repair has (tests/unit/stream/repairs/).
+
+- `commit_guard`: commits never pass an event this assignment did not process;
+- `rebalance_window`: a rebalance under way is never ended by the previous one's recovery;
+- `queue_pressure`: a cleared agent queue never leaves its partition unfetched;
+- `fetch_rounds`: counts fetch rounds for the stall guard (`stream.stall_guard`);
+- `static_leave`: a static group member that stops cleanly leaves the group (hands over at once).
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+#: The versions the repairs were written against.
+PINNED = {"faust-streaming": "0.15.3", "mode-streaming": "0.7.1", "aiokafka": "0.14.0"}
+
+
+def check_versions(installed: dict[str, str] | None = None) -> None:
+    """Raise if an installed package is not the version the repairs were written against."""
+    found = installed or {name: version(name) for name in PINNED}
+    wrong = [
+        f"{name} {found.get(name)} (the repairs need {want})"
+        for name, want in PINNED.items()
+        if found.get(name) != want
+    ]
+    if wrong:
+        raise RuntimeError("stream/repairs patches library internals; installed: " + ", ".join(wrong))
+
+
+def install() -> None:
+    check_versions()
+    from stream.repairs import commit_guard, fetch_rounds, queue_pressure, rebalance_window, static_leave
+
+    rebalance_window.install()
+    queue_pressure.install()
+    commit_guard.install()
+    fetch_rounds.install()
+    static_leave.install()
