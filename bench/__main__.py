@@ -40,8 +40,11 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--timeout", type=float, default=600)
     t.add_argument("--keep", action="store_true", help="keep the bench topics")
     e = sub.add_parser("e2e", help="COMMIT -> websocket frame at fixed commit rates")
-    e.add_argument("--rates", default="10:20,100:10,1000:5", help="rate:seconds,... (default 10:20,100:10,1000:5)")
+    e.add_argument("--rates", default="10:20,100:15,500:10,1000:5", help="rate:seconds,... (commits/s : seconds)")
     e.add_argument("--conns", type=int, default=8, help="database connections of the commit driver")
+    r = sub.add_parser("recovery", help="SIGKILL the worker mid-traffic: time until every channel equals SQL")
+    r.add_argument("--rounds", type=int, default=3)
+    r.add_argument("--rate", type=float, default=50.0, help="orders per second during each round")
     f = sub.add_parser("fanout", help="one edge, K subscribers, M events/s; websockets baseline")
     f.add_argument("--configs", default="1000:20,10000:2", help="K:M,... (default 1000:20,10000:2)")
     f.add_argument("--seconds", type=float, default=15)
@@ -68,17 +71,20 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     print(f"machine: {common.machine()}; {common.load()}", flush=True)
-    from bench import e2e, fanout, throughput
+    from bench import e2e, fanout, recovery, throughput
 
     if args.which is not None:
-        {"throughput": throughput.main, "e2e": e2e.main, "fanout": fanout.main}[args.which](args)
+        {"throughput": throughput.main, "e2e": e2e.main, "fanout": fanout.main, "recovery": recovery.main}[args.which](
+            args
+        )
     else:
         smoke = args.smoke
         if smoke:  # keep the full run's results
             common.RESULTS = common.RESULTS / "smoke"
         events = "8000" if smoke else str(FULL_EVENTS)
         throughput.main(ap.parse_args(["throughput", "--events", events, "--repeat", "1" if smoke else "3"]))
-        e2e.main(ap.parse_args(["e2e", "--rates", "10:2,100:2" if smoke else "10:20,100:10,1000:5"]))
+        e2e.main(ap.parse_args(["e2e", "--rates", "10:2,100:2" if smoke else "10:20,100:15,500:10,1000:5"]))
+        recovery.main(ap.parse_args(["recovery", "--rounds", "1" if smoke else "3"]))
         fanout.main(ap.parse_args(["fanout", "--configs", "100:5" if smoke else "1000:20,10000:2",
                                    "--seconds", "3" if smoke else "15"]))  # fmt: skip
     print(f"bench done in {time.monotonic() - began:.0f}s; results in {common.results_dir()}", flush=True)

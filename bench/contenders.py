@@ -2,6 +2,7 @@
 
     python -m bench.contenders ceiling --prefix P --group G --out result.json
     python -m bench.contenders quix    --prefix P --group G --out result.json
+    python -m bench.contenders faust   --prefix P --group G --out result.json
 
 Both read `P.public.invoice`, `P.public.invoice_line` and `P.public.users` from the start, decode
 every record, keep the last (hour, cents) of each invoice so that updates and deletes retract
@@ -9,6 +10,8 @@ what the invoice contributed before, and sum per hour. They run until SIGTERM, t
 per-hour answer (epoch hour -> cents) to `--out`.
 
 - `ceiling`: a plain aiokafka consume-decode-aggregate loop into a dict (commits every 0.5 s).
+- `faust`: a bare Faust agent (`async for event in stream.events()`, orjson, a dict), uvloop, memory
+  store, no table: the framework's own floor per event, the worker's configuration otherwise.
 - `quix`: Quix Streams: stateful per-invoice diff -> group_by(hour) (a repartition topic) ->
   tumbling_window(1 h).sum().current(), event time = the invoice's hour; commit_interval 0.5 s.
 """
@@ -107,6 +110,65 @@ async def ceiling(prefix: str, bootstrap: str, group: str, out: Path) -> None:
     write(out, hours, first, last)
 
 
+# -- bare Faust agent ------------------------------------------------------------------------
+
+
+def bare_faust(prefix: str, bootstrap: str, group: str, out: Path, state_dir: str) -> None:
+    import faust
+    import uvloop
+
+    uvloop.install()
+    app = faust.App(
+        group,
+        broker=f"kafka://{bootstrap}",
+        store="memory://",
+        datadir=state_dir,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=0.5,
+        stream_wait_empty=False,
+        web_enabled=False,
+    )
+    topic = app.topic(
+        *(f"{prefix}.public.{t}" for t in TABLES),
+        key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
+    )  # fmt: skip
+    invoice_topic = f"{prefix}.public.invoice"
+    state: dict[bytes, tuple[int, int]] = {}
+    hours: dict[int, int] = {}
+    times = [0.0, 0.0]
+
+    @app.agent(topic)
+    async def aggregate(stream: Any) -> None:
+        async for event in stream.events():
+            now = time.time()
+            if not times[0]:
+                times[0] = now
+            times[1] = now
+            message = event.message
+            if message.value is None:
+                continue
+            value = orjson.loads(message.value)
+            if message.topic != invoice_topic:
+                continue
+            changes, after = invoice_diff(value, state.get(message.key))
+            if after is None:
+                state.pop(message.key, None)
+            else:
+                state[message.key] = after
+            for hour, cents in changes:
+                hours[hour] = hours.get(hour, 0) + cents
+
+    @app.on_shutdown.connect
+    async def _write(app_: Any, **kwargs: Any) -> None:
+        write(out, hours, times[0], times[1])
+
+    worker = faust.Worker(app, loglevel="WARNING", quiet=True)
+    try:
+        worker.execute_from_commandline()
+    finally:
+        write(out, hours, times[0], times[1])
+
+
 # -- Quix Streams ----------------------------------------------------------------------------
 
 
@@ -163,7 +225,7 @@ def quix(prefix: str, bootstrap: str, group: str, out: Path, state_dir: str) -> 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("which", choices=["ceiling", "quix"])
+    ap.add_argument("which", choices=["ceiling", "faust", "quix"])
     ap.add_argument("--prefix", required=True)
     ap.add_argument("--bootstrap", default="127.0.0.1:9092")
     ap.add_argument("--group", required=True)
@@ -172,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.which == "ceiling":
         asyncio.run(ceiling(args.prefix, args.bootstrap, args.group, args.out))
+    elif args.which == "faust":
+        bare_faust(args.prefix, args.bootstrap, args.group, args.out, args.state_dir)
     else:
         quix(args.prefix, args.bootstrap, args.group, args.out, args.state_dir)
     return 0

@@ -41,6 +41,7 @@ from websockets.asyncio.client import connect
 
 from bench.common import (
     CLI,
+    CpuMeter,
     LagMonitor,
     Proc,
     delete_topics_with_prefix,
@@ -312,11 +313,13 @@ async def bench(rates: list[tuple[float, float]], conns: int) -> dict[str, Any]:
         tails = [await Tail(settings.cdc_topic("invoice"), on_cdc).start(), await Tail(deltas_topic, on_delta).start()]
         sub = await Subscriber(f"ws://127.0.0.1:{eport}/app/{KEY}?protocol=7&client=bench&version=1").start()
         for rate, seconds in rates:
+            cpu = CpuMeter(worker.pid)
             commits = await commit_at_rate(dsn, rate, seconds, conns if rate > 50 else 1)
             achieved = len(commits) / (max(c[2] for c in commits) - min(c[1] for c in commits))
             deadline = time.monotonic() + 90
             while time.monotonic() < deadline and any(c[0] not in sub.received for c in commits):  # noqa: ASYNC110
                 await asyncio.sleep(0.2)
+            worker_cpu_s = cpu._cpu() - cpu.c0  # from the first COMMIT to the last frame received
             lat, parts = [], {"commit": [], "debezium": [], "worker": [], "worker_to_publish": [], "edge": []}
             for invoice_id, sent, _done in commits:
                 got = sub.received.get(invoice_id)
@@ -337,6 +340,7 @@ async def bench(rates: list[tuple[float, float]], conns: int) -> dict[str, Any]:
                 "rate": rate, "seconds": seconds, "commits": len(commits), "achieved_rate": achieved,
                 "received": len(lat), "p50_ms": pct(lat, 0.5), "p95_ms": pct(lat, 0.95), "p99_ms": pct(lat, 0.99),
                 "max_ms": max(lat) if lat else float("nan"),
+                "worker_cpu_ms_per_order": worker_cpu_s * 1000 / len(commits),
                 **{f"{k}_p50_ms": pct(v, 0.5) for k, v in parts.items()},
                 **{f"{k}_p99_ms": pct(v, 0.99) for k, v in parts.items()},
                 "load": load(),
@@ -346,7 +350,8 @@ async def bench(rates: list[tuple[float, float]], conns: int) -> dict[str, Any]:
                   f"received, p50 {row['p50_ms']:.0f} p95 {row['p95_ms']:.0f} p99 {row['p99_ms']:.0f} max "
                   f"{row['max_ms']:.0f} ms; p50 commit {row['commit_p50_ms']:.0f} / debezium "
                   f"{row['debezium_p50_ms']:.0f} / worker {row['worker_p50_ms']:.0f} / edge {row['edge_p50_ms']:.0f}"
-                  f" ms; {row['load']}", flush=True)  # fmt: skip
+                  f" ms; worker CPU {row['worker_cpu_ms_per_order']:.2f} ms/order; {row['load']}",
+                  flush=True)  # fmt: skip
             missing = [i for i, _sent, _done in commits if i not in sub.received]
             if missing:  # say where each frame was lost: before the deltas topic, or after it
                 where = {i: f"CDC {'yes' if i in cdc else 'no'}, deltas {events_of.get(i, [])}" for i in missing[:10]}
@@ -363,10 +368,10 @@ async def bench(rates: list[tuple[float, float]], conns: int) -> dict[str, Any]:
         await delete_topics_with_prefix(settings.kafka_bootstrap, [tag])
     text = table(
         ["commits/s", "achieved/s", "received", "p50 ms", "p95 ms", "p99 ms", "max ms", "commit p50", "debezium p50",
-         "worker p50", "edge p50", "worker p99", "edge p99"],
+         "worker p50", "edge p50", "worker p99", "edge p99", "worker CPU ms/order"],
         [[r["rate"], r["achieved_rate"], f"{r['received']}/{r['commits']}", r["p50_ms"], r["p95_ms"], r["p99_ms"],
           r["max_ms"], r["commit_p50_ms"], r["debezium_p50_ms"], r["worker_p50_ms"], r["edge_p50_ms"],
-          r["worker_p99_ms"], r["edge_p99_ms"]] for r in rows],
+          r["worker_p99_ms"], r["edge_p99_ms"], r["worker_cpu_ms_per_order"]] for r in rows],
     )  # fmt: skip
     print(f"\nEnd to end, COMMIT -> websocket frame ({load()}):\n{text}\n", flush=True)
     plot(rows, series)

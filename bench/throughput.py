@@ -9,6 +9,7 @@ from the start with its own consumer group:
 - `worker`: a real `chinook-pulse worker` (TOPIC_PREFIX, WORKER_ID, DELTAS_TOPIC, DLQ_TOPIC of its
   own; WORKER_ID also prefixes its internal topics) — every stage, table and delta of the pipeline;
 - `ceiling`: a plain aiokafka consume-decode-aggregate loop (`bench.contenders ceiling`);
+- `faust`: a bare Faust agent, the framework's floor (`bench.contenders faust`);
 - `quix`: Quix Streams with a tumbling window (`bench.contenders quix`).
 
 Done = the group's committed offsets reach the end of every topic it commits on (input and
@@ -52,6 +53,7 @@ from bench.workload import CDC_TABLES, Workload, produce
 from schemas.settings import get_settings
 
 INPUT_TABLES = ("invoice", "invoice_line", "users")
+CONTENDERS = ("worker", "ceiling", "faust", "quix")
 #: The shortest worker run whose events/s the bench reports without a note (the issue: >= 30 s).
 MIN_WORKER_S = 30.0
 
@@ -138,7 +140,7 @@ async def run_one(
         }
         proc = Proc(group, [CLI, "worker", "--web-port", str(port), "--loglevel", "WARNING"], env)
     else:
-        state_dir = tempfile.mkdtemp(prefix="bench-quix-")
+        state_dir = tempfile.mkdtemp(prefix=f"bench-{name}-")
         argv = [sys.executable, "-m", "bench.contenders", name, "--prefix", prefix, "--bootstrap", bootstrap]
         proc = Proc(group, [*argv, "--group", group, "--out", str(out), "--state-dir", state_dir])
     monitor = await LagMonitor(bootstrap, group, [f"{prefix}.public.{t}" for t in INPUT_TABLES]).start()
@@ -215,7 +217,7 @@ async def bench(
     runs: list[dict[str, Any]] = []
     try:
         for i in range(repeat):
-            for name in ("worker", "ceiling", "quix") if i < worker_repeat else ("ceiling", "quix"):
+            for name in CONTENDERS if i < worker_repeat else CONTENDERS[1:]:
                 res = await run_one(name, prefix, f"{run_id}-{i}", n_input, expected, timeout_s, profile)
                 runs.append(res)
                 print(f"[throughput] {name:8} run {i + 1}/{repeat}: {res['events_per_s']:>9,.0f} events/s "
@@ -226,7 +228,7 @@ async def bench(
         if not keep:
             await delete_topics_with_prefix(settings.kafka_bootstrap, [run_id])
     summary: dict[str, dict[str, float]] = {}
-    for name in ("worker", "ceiling", "quix"):
+    for name in CONTENDERS:
         mine = [r for r in runs if r["name"] == name]
         summary[name] = {
             "events_per_s": median(r["events_per_s"] for r in mine),
@@ -269,7 +271,8 @@ async def bench(
     result = {
         "run_id": run_id, "events": n_input, "records": len(records), "repeat": repeat, "summary": summary,
         "ratios": {"ceiling_over_worker": summary["ceiling"]["events_per_s"] / worker,
-                   "quix_over_worker": summary["quix"]["events_per_s"] / worker},
+                   "quix_over_worker": summary["quix"]["events_per_s"] / worker,
+                   "worker_over_bare_faust": worker / summary["faust"]["events_per_s"]},
         "runs": [{k: v for k, v in r.items() if k != "samples"} for r in runs], "table": text,
     }  # fmt: skip
     save_json("throughput.json", result)
@@ -279,7 +282,7 @@ async def bench(
 def plot(runs: list[dict[str, Any]], path: Path, n_input: int) -> None:
     plt = pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
-    colors = {"worker": "tab:blue", "ceiling": "tab:green", "quix": "tab:orange"}
+    colors = {"worker": "tab:blue", "ceiling": "tab:green", "faust": "tab:purple", "quix": "tab:orange"}
     for r in runs:
         xs = [t for t, _ in r["samples"] if t >= -1]
         ys = [d for t, d in r["samples"] if t >= -1]
@@ -290,7 +293,7 @@ def plot(runs: list[dict[str, Any]], path: Path, n_input: int) -> None:
     ax1.set_xlabel("seconds since first commit")
     ax1.set_ylabel("input records committed (CDC topics)")
     ax1.set_title(f"progress ({n_input:,} records)")
-    names = ["worker", "ceiling", "quix"]
+    names = list(CONTENDERS)
     rates = [median(r["events_per_s"] for r in runs if r["name"] == n) for n in names]
     ax2.bar(names, rates, color=[colors[n] for n in names])
     for i, v in enumerate(rates):

@@ -7,7 +7,6 @@ import io
 import time
 from typing import Any
 
-from stream import stall_guard
 from stream.app import app, owner_input
 from stream.merger import merger
 from stream.ownership import state_ready
@@ -51,7 +50,6 @@ async def status_view(web: Any, request: Any) -> Any:
                 "holes_reread": commit_guard.holes_reread,
                 "late_recoveries_held": rebalance_window.late_recoveries_held,
                 "refetches_after_clear": queue_pressure.refetches_after_clear,
-                "stalls_reread": stall_guard.stalls_reread,
             },
         }
     )

@@ -27,13 +27,11 @@ def run_worker(web_port: int | None = None, loglevel: str = "INFO") -> int:
     asyncio.run(ensure_topics(settings))
     uvloop.install()  # Faust's per-event machinery is event-loop bound: uvloop runs it ~25 % faster
     from stream import (  # noqa: F401  (registers agents, tables, timers and pages)
-        faults,
         merger,
         owner,
         pages,
         reference,
         sink,
-        stall_guard,
         status,
     )
     from stream.app import app

@@ -70,13 +70,6 @@ class Settings(BaseSettings):
         default=None, description="Days of state kept (older days are pruned); unset keeps every day."
     )
     publish_interval: float = Field(default=0.1, description="Seconds between checks for changed state to publish.")
-    pulse_fault_unfetch: str = Field(
-        default="",
-        description=(
-            "TESTS ONLY, leave empty: a CDC table (e.g. invoice_line) whose topic's partitions the worker "
-            "stops fetching once each, after its first events, to exercise the stall guard (stream/faults.py)."
-        ),
-    )
 
     # -- websocket edge (the seed's variable names) ------------------------------------
     pusher_app_id: str = Field(default="1001", description="DEV DEFAULT app id (digits: pusher libraries need it).")

@@ -7,7 +7,6 @@ tests each repair has (tests/unit/stream/repairs/).
 - `commit_guard`: commits never pass an event this assignment did not process;
 - `rebalance_window`: a rebalance under way is never ended by the previous one's recovery;
 - `queue_pressure`: a cleared agent queue never leaves its partition unfetched;
-- `fetch_rounds`: counts fetch rounds for the stall guard (`stream.stall_guard`);
 - `static_leave`: a static group member that stops cleanly leaves the group (hands over at once).
 """
 
@@ -33,10 +32,9 @@ def check_versions(installed: dict[str, str] | None = None) -> None:
 
 def install() -> None:
     check_versions()
-    from stream.repairs import commit_guard, fetch_rounds, queue_pressure, rebalance_window, static_leave
+    from stream.repairs import commit_guard, queue_pressure, rebalance_window, static_leave
 
     rebalance_window.install()
     queue_pressure.install()
     commit_guard.install()
-    fetch_rounds.install()
     static_leave.install()

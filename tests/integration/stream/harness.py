@@ -30,6 +30,8 @@ from tables import oracle
 from tables.windows import today
 
 CLI = str(Path(sys.executable).parent / "chinook-pulse")
+#: The workers' log level (PULSE_TEST_LOGLEVEL=INFO shows the owner's and merger's steps).
+LOGLEVEL = os.environ.get("PULSE_TEST_LOGLEVEL", "WARNING")
 
 
 def free_port() -> int:
@@ -82,7 +84,14 @@ class Worker:
         env = {**os.environ, **self.isolation.env(), "WORKER_WEB_PORT": str(self.port), **self.extra_env}
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [CLI, "worker", "--web-port", str(self.port), "--loglevel", "WARNING"]
+            [
+                CLI,
+                "worker",
+                "--web-port",
+                str(self.port),
+                "--loglevel",
+                os.environ.get("PULSE_TEST_LOGLEVEL", "WARNING"),
+            ]
             + (["--supervise"] if self.supervised else []),
             cwd=PROJECT_ROOT,
             env=env,
@@ -211,6 +220,11 @@ def owner_answer(workers: list[Worker], path: str) -> dict[str, Any] | None:
 
 def differences(engine: Engine, settings: Settings, workers: list[Worker], deltas: list[dict[str, Any]]) -> list[str]:
     """Everything the live tables and the last deltas disagree with SQL on (empty: exact)."""
+    return table_differences(engine, settings, workers) + channel_differences(engine, settings, deltas)
+
+
+def table_differences(engine: Engine, settings: Settings, workers: list[Worker]) -> list[str]:
+    """Every day's sales and tracks and the newest invoices the workers serve, against SQL."""
     tz = settings.pulse_timezone
     problems: list[str] = []
     with engine.connect() as conn:
@@ -227,7 +241,15 @@ def differences(engine: Engine, settings: Settings, workers: list[Worker], delta
         latest = owner_answer(workers, "/pulse/latest/")
         if latest is None or latest["latest"] != expected_latest:
             problems.append(f"latest table {latest} != SQL {expected_latest}")
+    return problems
 
+
+def channel_differences(engine: Engine, settings: Settings, deltas: list[dict[str, Any]]) -> list[str]:
+    """Each channel's last delta (what a dashboard shows) against SQL."""
+    tz = settings.pulse_timezone
+    problems: list[str] = []
+    with engine.connect() as conn:
+        expected_latest = oracle.latest_invoices(conn)
         last: dict[tuple[str, str], dict[str, Any]] = {}
         newest_invoices: dict[str, Any] | None = None
         for d in deltas:
@@ -348,6 +370,7 @@ def eventually(
     timeout_s: float = 120,
     workers: list[Worker] | None = None,
     explain: Callable[[list[str]], str] | None = None,
+    every: float = 2.0,
 ) -> None:
     """Poll `check` (bounded) until it reports no problem; fail with the last problems (and `explain`'s account)."""
     deadline = time.monotonic() + timeout_s
@@ -359,7 +382,7 @@ def eventually(
             problems = [f"database: {exc.orig}"]
         if not problems:
             return
-        time.sleep(2)
+        time.sleep(every)
     stuck = "".join(f"\n--- {w.log_path.name}\n{w.log_tail(15)}\n--- its tasks\n{w.tasks()}" for w in workers or [])
     account = explain(problems) if explain is not None else ""
     raise AssertionError(
