@@ -9,7 +9,7 @@ from api.tokens import User
 
 # Matched whole (fullmatch) and ASCII only: no trailing newline, no other scripts' digits.
 _ADMIN = re.compile(r"(?:private|presence)-admin\.[A-Za-z0-9_\-=@,.;]+", re.ASCII)
-_USER = re.compile(r"(?:private|presence)-user\.([0-9]{1,18})", re.ASCII)
+_USER = re.compile(r"(?:private|presence)-user\.([1-9][0-9]{0,17})", re.ASCII)  # canonical: no leading 0
 #: A presence channel every signed-in user may join: who is looking at the dashboards.
 _DASHBOARD = re.compile(r"presence-dashboard(?:\.[A-Za-z0-9_\-=@,.;]+)?", re.ASCII)
 

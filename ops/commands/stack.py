@@ -36,6 +36,7 @@ def register(subparsers: Any) -> None:
     down.set_defaults(func=run_down)
 
     generate = subparsers.add_parser("secrets", help="generate the secrets into .env (once; `up` does it too)")
+    generate.add_argument("--env-file", type=Path, default=ENV_FILE, help=f"where (default {ENV_FILE})")
     generate.set_defaults(func=run_secrets)
 
     status = subparsers.add_parser("status", help="each component, its pid and its health")
@@ -62,14 +63,14 @@ def _fail(command: str, exc: StackError) -> int:
     return 1
 
 
-def _secrets() -> None:
-    """Generate the missing secrets into `.env`, say where they are, and read the settings again."""
-    print(ensure_secrets(ENV_FILE).describe())
+def _secrets(path: Path | None = None) -> None:
+    """Generate the missing secrets into `path` (`.env`), say where they are, read the settings again."""
+    print(ensure_secrets(path or ENV_FILE).describe())
     get_settings.cache_clear()
 
 
 def run_secrets(args: argparse.Namespace) -> int:
-    _secrets()
+    _secrets(args.env_file)
     return 0
 
 

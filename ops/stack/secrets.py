@@ -28,7 +28,9 @@ class SecretsFile:
 
     def describe(self) -> str:
         if self.generated:
-            return f"secrets: generated {', '.join(self.generated)} into {self.path} (git-ignored; kept across runs)"
+            return (
+                f"secrets: generated {', '.join(self.generated)} into {self.path} (keep it private; kept across runs)"
+            )
         return f"secrets: {', '.join(SECRETS)} from {self.path}"
 
 

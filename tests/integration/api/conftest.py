@@ -165,7 +165,10 @@ async def deltas_topic(kafka_ok: Settings) -> AsyncIterator[str]:
 async def edges(
     kafka_ok: Settings, deltas_topic: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[EdgeFactory]:
-    """`await edges(name, **EDGE_SETTINGS)`: a started edge on `deltas_topic`; all stopped after the test."""
+    """`await edges(name, **EDGE_SETTINGS)`: a started edge on `deltas_topic`; all stopped after the test.
+
+    Overrides are edge settings (``max_connections=...`` or ``EDGE_MAX_CONNECTIONS=...``) or ``PUSHER_*``.
+    """
     started: list[EdgeProcess] = []
     log_dir = tmp_path_factory.mktemp("edge-logs")
 
@@ -182,7 +185,10 @@ async def edges(
             "EDGE_READY_WAIT": "10",
         }
         env.update(
-            {k.upper() if k.upper().startswith("EDGE_") else f"EDGE_{k.upper()}": v for k, v in overrides.items()}
+            {
+                k.upper() if k.upper().startswith(("EDGE_", "PUSHER_")) else f"EDGE_{k.upper()}": v
+                for k, v in overrides.items()
+            }
         )
         edge = EdgeProcess(name, env, log_dir)
         started.append(edge)
