@@ -164,7 +164,7 @@ def create_app(
         ],
         lifespan=lifespan,
         exception_handlers={exc: guard.bad_input_handler for exc in guard.BAD_INPUT_ERRORS},
-        middleware=[Middleware(PrivateHeaders)],
+        middleware=[Middleware(websocket.KeepTransport), Middleware(PrivateHeaders)],
     )
     app.state.edge = edge
     return app

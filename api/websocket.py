@@ -11,6 +11,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from api import guard, protocol, signing, terminate
@@ -68,15 +69,32 @@ def _protocol_version(websocket: WebSocket) -> tuple[int, str] | None:
     return None
 
 
-def abort_transport(websocket: WebSocket) -> bool:
-    """Drop the TCP connection under `websocket` now (no close handshake); False if it cannot be reached.
+ABORT_KEY = "chinook.abort_transport"
 
-    The ASGI server's receive/send callables are methods of its protocol object, which holds the
-    transport (uvicorn's websockets, websockets-sansio and wsproto implementations all do).
+
+class KeepTransport:
+    """ASGI middleware: remembers how to drop a websocket's TCP connection (in its scope).
+
+    The ASGI server's send callable is a method of its protocol object, which holds the transport
+    (uvicorn's websockets, websockets-sansio and wsproto implementations all do); Starlette's own
+    layers wrap `send`, so it is looked at here, before them.
     """
-    owner = getattr(websocket._send, "__self__", None)
-    transport = getattr(owner, "transport", None)
-    abort = getattr(transport, "abort", None)
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            transport = getattr(getattr(send, "__self__", None), "transport", None)
+            abort = getattr(transport, "abort", None)
+            if abort is not None:
+                scope[ABORT_KEY] = abort
+        await self.app(scope, receive, send)
+
+
+def abort_transport(websocket: WebSocket) -> bool:
+    """Drop the TCP connection under `websocket` now (no close handshake); False if it cannot be reached."""
+    abort = websocket.scope.get(ABORT_KEY)
     if abort is None:
         return False
     abort()
