@@ -13,13 +13,14 @@ WEB_STAMP := web/node_modules/.installed-stamp
 BROWSER_STAMP := tests/browser/node_modules/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: up down status test test-unit lint typecheck check bench install jars clean-state help chromium
+.PHONY: up down status secrets test test-unit lint typecheck check bench install jars clean-state help chromium
 
 help:
 	@echo "make up      install what is missing, start PostgreSQL, Kafka, Connect+Debezium, worker, edge, simulator"
 	@echo "make test    install what is missing, start the services the tests need, run every test"
 	@echo "make down    stop everything this project started"
 	@echo "make status  each component, its pid and its health"
+	@echo "make secrets generate the app secret and metrics token into .env (make up does it too)"
 
 install: $(VENV_STAMP) $(JARS_STAMP)
 
@@ -56,6 +57,11 @@ down:
 
 status: $(VENV_STAMP)
 	$(CLI) status
+
+# The app secret and the metrics token, generated once into the git-ignored .env (`up` does it too;
+# Docker users run this before `docker compose up`).
+secrets: $(VENV_STAMP)
+	$(CLI) secrets
 
 $(JS_STAMP): tests/js/package.json tests/js/package-lock.json
 	@command -v npm >/dev/null || { echo "npm not found: install Node.js 20 with npm (the tests drive the edge with pusher-js)"; exit 1; }

@@ -1,4 +1,7 @@
-"""The edge's Starlette application: websocket, auth, HTTP API, metrics and health routes."""
+"""The edge's Starlette application: websocket, auth, HTTP API, metrics and health routes.
+
+It refuses to be built with a published app secret (`Settings.published_secret_problem`).
+"""
 
 from __future__ import annotations
 
@@ -8,14 +11,18 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import auth, http_api, pages, websocket
+from api import auth, guard, http_api, pages, websocket
 from api.delivery import DeltaConsumer
+from api.metrics import scrape_allowed
 from api.query import routes as query_routes
 from api.state import Edge
+from api.terminate import ControlConsumer, ControlSink, RevocationWatch
 from api.tokens import SqlTokenStore, TokenStore
 from api.triggers import KafkaTriggerSink, TriggerSink
 from schemas.settings import Settings, get_settings
@@ -23,9 +30,52 @@ from schemas.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 
-async def metrics(request: Request) -> PlainTextResponse:
+class PublishedSecret(RuntimeError):
+    """The settings hold a secret anyone can read (`.env.example`): the edge does not start."""
+
+
+async def metrics(request: Request) -> Response:
+    """Only for the bearer of ``EDGE_METRICS_TOKEN``; 404 when none is set (the series say who is online)."""
     edge: Edge = request.app.state.edge
+    token = edge.config.metrics_token
+    if not token:
+        return JSONResponse({"error": "Not found"}, status_code=404)
+    if guard.blocked(edge, request):
+        return guard.too_many_failures()
+    if not scrape_allowed(request.headers.get("authorization"), token):
+        guard.auth_failed(edge, request)
+        return JSONResponse(
+            {"error": "A bearer token (EDGE_METRICS_TOKEN) is required"},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return PlainTextResponse(edge.metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+#: Answers of these paths are never cached nor sniffed by a browser.
+PRIVATE_PATHS = ("/api/", "/apps/", "/broadcasting/", "/metrics")
+
+
+class PrivateHeaders:
+    """Adds ``X-Content-Type-Options: nosniff`` and ``Cache-Control: no-store`` to `PRIVATE_PATHS`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith(PRIVATE_PATHS):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"]
+                headers += [(b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store")]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -42,7 +92,7 @@ async def healthz(request: Request) -> JSONResponse:
 
 async def readyz(request: Request) -> JSONResponse:
     edge: Edge = request.app.state.edge
-    ready = edge.ready.is_set()
+    ready = edge.ready.is_set() and (edge.control_ready.is_set() or not edge.config.consume)
     return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
 
 
@@ -55,32 +105,39 @@ def create_app(
     ``settings.model_copy(update={"edge": EdgeSettings(consume=False)})``.
     """
     settings = settings or get_settings()
+    problem = settings.published_secret_problem()
+    if problem is not None:
+        raise PublishedSecret(problem)
     config = settings.edge
     edge = Edge(
         settings=settings,
         tokens=tokens or SqlTokenStore(settings.sqlalchemy_url),
         sink=sink or KafkaTriggerSink(settings.kafka_bootstrap, config.triggers_topic),
+        control=ControlSink(settings.kafka_bootstrap, config.control_topic) if config.consume else None,
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        task: asyncio.Task[None] | None = None
+        tasks = [asyncio.create_task(RevocationWatch(edge).run(), name="revocation-watch")]
         if config.consume:
-            task = asyncio.create_task(DeltaConsumer(edge).run(), name="deltas-consumer")
+            tasks.append(asyncio.create_task(DeltaConsumer(edge).run(), name="deltas-consumer"))
+            tasks.append(asyncio.create_task(ControlConsumer(edge).run(), name="control-consumer"))
         else:
             edge.ready.set()
+            edge.control_ready.set()
         try:
             yield
         finally:
             for conn in list(edge.connections.values()):
                 conn.close(4200, "Edge shutting down: reconnect")
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            close = getattr(edge.sink, "close", None)
-            if close is not None:
-                await close()
+            for part in (edge.sink, edge.control):
+                close = getattr(part, "close", None)
+                if close is not None:
+                    await close()
             dispose = getattr(edge.tokens, "close", None)
             if dispose is not None:
                 dispose()
@@ -94,6 +151,11 @@ def create_app(
             Route("/apps/{app_id}/channels", http_api.list_channels, methods=["GET"]),
             Route("/apps/{app_id}/channels/{channel}", http_api.channel_info, methods=["GET"]),
             Route("/apps/{app_id}/channels/{channel}/users", http_api.channel_users, methods=["GET"]),
+            Route(
+                "/apps/{app_id}/users/{user_id}/terminate_connections",
+                http_api.terminate_connections,
+                methods=["POST"],
+            ),
             Route("/metrics", metrics, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
@@ -101,6 +163,8 @@ def create_app(
             *pages.ROUTES,
         ],
         lifespan=lifespan,
+        exception_handlers={exc: guard.bad_input_handler for exc in guard.BAD_INPUT_ERRORS},
+        middleware=[Middleware(websocket.KeepTransport), Middleware(PrivateHeaders)],
     )
     app.state.edge = edge
     return app

@@ -15,12 +15,13 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from api import policy, protocol, signing
+from api import guard, policy, protocol, signing
+from api.bodies import BadInput, parse_json, read_body
 from api.state import Edge
+from api.terminate import Grant
+from api.tokens import hash_token
 
 log = logging.getLogger(__name__)
-
-MAX_BODY = 8_192
 
 
 def _bearer(request: Request) -> str | None:
@@ -31,17 +32,20 @@ def _bearer(request: Request) -> str | None:
     return token.strip()
 
 
-async def _fields(request: Request) -> dict[str, Any]:
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise ValueError("body too large")
+async def _fields(request: Request, edge: Edge) -> dict[str, Any]:
+    """The body's fields, read with a cap (`BadInput` 413) and parsed with one (`BadInput` 400)."""
+    body = await read_body(request, edge.config.auth_max_body_bytes)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
-        parsed = json.loads(body or b"{}")
+        parsed = parse_json(body or b"{}", edge.config.max_json_depth)
         if not isinstance(parsed, dict):
-            raise ValueError("JSON body must be an object")
+            raise BadInput(400, "JSON body must be an object")
         return parsed
-    return {k: v[0] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        raise BadInput(400, "Body must be UTF-8") from None
+    return {k: v[0] for k, v in parse_qs(text, keep_blank_values=True, max_num_fields=20).items()}
 
 
 def _deny(edge: Edge, status: int, message: str) -> JSONResponse:
@@ -52,12 +56,19 @@ def _deny(edge: Edge, status: int, message: str) -> JSONResponse:
 
 async def broadcasting_auth(request: Request) -> JSONResponse:
     edge: Edge = request.app.state.edge
+    if guard.blocked(edge, request):
+        edge.metrics.inc("edge_auth_requests_total", status="429")
+        return guard.too_many_failures()
     token = _bearer(request)
     if token is None:
+        guard.auth_failed(edge, request)
         return _deny(edge, 401, "A bearer token is required")
     try:
-        fields = await _fields(request)
-    except (ValueError, UnicodeDecodeError):
+        fields = await _fields(request, edge)
+    except BadInput as exc:
+        guard.note_bad_input(edge, guard.client_address(request), f"/broadcasting/auth: {exc.message}")
+        return _deny(edge, exc.status, exc.message)
+    except ValueError:  # parse_qs: too many fields
         return _deny(edge, 400, "Body must be form-encoded or JSON with socket_id and channel_name")
     socket_id, channel = fields.get("socket_id"), fields.get("channel_name")
     if not protocol.valid_socket_id(socket_id) or not protocol.valid_channel_name(channel):
@@ -69,6 +80,7 @@ async def broadcasting_auth(request: Request) -> JSONResponse:
         log.warning("token lookup failed: %s", type(exc).__name__)
         return _deny(edge, 503, "Authorization is unavailable")
     if user is None:
+        guard.auth_failed(edge, request)
         return _deny(edge, 401, "Unknown or revoked token")
     if not protocol.is_private(channel) or protocol.is_encrypted(channel):
         return _deny(edge, 403, "Only private and presence channels are authorized here")
@@ -77,6 +89,8 @@ async def broadcasting_auth(request: Request) -> JSONResponse:
         return _deny(edge, 403, "Forbidden")
     key, secret = edge.settings.pusher_app_key, edge.settings.pusher_app_secret
     edge.metrics.inc("edge_auth_requests_total", status="200")
+    if socket_id in edge.connections:  # so revoking the token cuts this socket off (api.terminate)
+        edge.grants.record(socket_id, channel, Grant(str(user.id), hash_token(token)))
     if protocol.is_presence(channel):
         channel_data = json.dumps(policy.presence_member(user), separators=(",", ":"))
         return JSONResponse(

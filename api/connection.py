@@ -50,6 +50,10 @@ class Connection:
     flush_before_close: bool = True
     last_activity: float = field(default_factory=time.monotonic)
     user_agent: str = ""
+    client_address: str = ""
+    #: The user this connection acts for (api.terminate), and the tokens it was authorized with (sha256).
+    user_id: str | None = None
+    token_hashes: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         # Frames not yet handed to the socket; None is the writer's end marker (close with flush).

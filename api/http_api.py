@@ -8,14 +8,14 @@ for its own connections only.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from api import protocol
+from api import guard, protocol
+from api.bodies import BadInput, has_lone_surrogate, parse_json, read_body
 from api.signing import RequestAuthError, verify_request
 from api.state import Edge
 from api.triggers import SinkUnavailable, Trigger, decode_event_data
@@ -36,11 +36,15 @@ def _error(edge: Edge, endpoint: str, status: int, message: str) -> JSONResponse
 
 
 async def _authenticated(request: Request, edge: Edge) -> bytes:
+    """The body of a correctly signed request; `ApiError` otherwise (bounded work before the check)."""
+    if guard.blocked(edge, request):
+        raise ApiError(429, "Too many failed authentications from this address; retry later")
     if request.path_params["app_id"] != edge.settings.pusher_app_id:
         raise ApiError(404, "Unknown app")
-    body = await request.body()
-    if len(body) > edge.config.http_max_body_bytes:
-        raise ApiError(413, "Request body too large")
+    try:
+        body = await read_body(request, edge.config.http_max_body_bytes)
+    except BadInput as exc:
+        raise ApiError(exc.status, exc.message) from None
     params: dict[str, str] = {}
     for key, value in request.query_params.multi_items():
         if key in params:
@@ -57,15 +61,16 @@ async def _authenticated(request: Request, edge: Edge) -> bytes:
             max_skew=edge.config.http_timestamp_skew,
         )
     except RequestAuthError as exc:
+        guard.auth_failed(edge, request)
         raise ApiError(exc.status, exc.message) from None
     return body
 
 
-def _json_object(body: bytes) -> dict[str, Any]:
+def _json_object(edge: Edge, body: bytes) -> dict[str, Any]:
     try:
-        parsed = json.loads(body)
-    except ValueError:
-        raise ApiError(400, "Body must be JSON") from None
+        parsed = parse_json(body, edge.config.max_json_depth)
+    except BadInput as exc:
+        raise ApiError(exc.status, exc.message) from None
     if not isinstance(parsed, dict):
         raise ApiError(400, "Body must be a JSON object")
     return parsed
@@ -80,7 +85,7 @@ def _event(edge: Edge, item: dict[str, Any], *, batch: bool) -> list[Trigger]:
     data = item.get("data")
     if not isinstance(data, str):
         raise ApiError(400, "data must be a string")
-    if len(data.encode()) > edge.config.http_max_event_bytes:
+    if len(data.encode("utf-8", "surrogatepass")) > edge.config.http_max_event_bytes:
         raise ApiError(413, f"data exceeds {edge.config.http_max_event_bytes} bytes")
     channels: Any
     if batch:
@@ -103,7 +108,9 @@ def _event(edge: Edge, item: dict[str, Any], *, batch: bool) -> list[Trigger]:
     socket_id = item.get("socket_id")
     if socket_id is not None and not protocol.valid_socket_id(socket_id):
         raise ApiError(400, "Invalid socket_id")
-    value = decode_event_data(data)
+    value = decode_event_data(data, edge.config.max_json_depth)
+    if has_lone_surrogate(value):
+        raise ApiError(400, "data holds a lone surrogate (not valid Unicode)")
     return [Trigger(channel=c, event=name, data=value, socket_id=socket_id) for c in channels]
 
 
@@ -111,7 +118,7 @@ async def _handle(request: Request, endpoint: str, batch: bool) -> JSONResponse:
     edge: Edge = request.app.state.edge
     try:
         body = await _authenticated(request, edge)
-        payload = _json_object(body)
+        payload = _json_object(edge, body)
         if batch:
             items = payload.get("batch")
             if not isinstance(items, list) or not items:
@@ -125,6 +132,8 @@ async def _handle(request: Request, endpoint: str, batch: bool) -> JSONResponse:
             triggers = _event(edge, payload, batch=False)
         await edge.sink.send(triggers)
     except ApiError as exc:
+        if exc.status == 400:
+            guard.note_bad_input(edge, guard.client_address(request), f"{endpoint}: {exc.message}")
         return _error(edge, endpoint, exc.status, exc.message)
     except SinkUnavailable as exc:
         return _error(edge, endpoint, 503, str(exc))
@@ -211,3 +220,22 @@ async def channel_users(request: Request) -> JSONResponse:
     ids = [str(m.user_id) for m in channel.members.values()] if channel is not None else []
     edge.metrics.inc("edge_http_requests_total", endpoint="users", status="200")
     return JSONResponse({"users": [{"id": i} for i in ids]})
+
+
+async def terminate_connections(request: Request) -> JSONResponse:
+    """``POST /apps/{app_id}/users/{user_id}/terminate_connections``: cut the user off on every edge."""
+    edge: Edge = request.app.state.edge
+    user_id = request.path_params["user_id"]
+    try:
+        await _authenticated(request, edge)
+        if not protocol.valid_user_id(user_id):
+            raise ApiError(400, "Invalid user id")
+        assert edge.control is not None
+        await edge.control.terminate(user_id)
+    except ApiError as exc:
+        return _error(edge, "terminate_connections", exc.status, exc.message)
+    except Exception as exc:
+        log.warning("terminate_connections for %s failed: %s", user_id, type(exc).__name__)
+        return _error(edge, "terminate_connections", 503, "the order could not be sent to the edges")
+    edge.metrics.inc("edge_http_requests_total", endpoint="terminate_connections", status="200")
+    return JSONResponse({})

@@ -7,21 +7,22 @@ from typing import Any
 
 from api.tokens import User
 
-_ADMIN = re.compile(r"^(?:private|presence)-admin\.[A-Za-z0-9_\-=@,.;]+$")
-_USER = re.compile(r"^(?:private|presence)-user\.(\d+)$")
+# Matched whole (fullmatch) and ASCII only: no trailing newline, no other scripts' digits.
+_ADMIN = re.compile(r"(?:private|presence)-admin\.[A-Za-z0-9_\-=@,.;]+", re.ASCII)
+_USER = re.compile(r"(?:private|presence)-user\.([1-9][0-9]{0,17})", re.ASCII)  # canonical: no leading 0
 #: A presence channel every signed-in user may join: who is looking at the dashboards.
-_DASHBOARD = re.compile(r"^presence-dashboard(?:\.[A-Za-z0-9_\-=@,.;]+)?$")
+_DASHBOARD = re.compile(r"presence-dashboard(?:\.[A-Za-z0-9_\-=@,.;]+)?", re.ASCII)
 
 
 def may_subscribe(user: User, channel: str) -> bool:
     """Default deny: ``*-admin.*`` for admins, ``*-user.{id}`` for that user, ``presence-dashboard*``
     for everybody signed in; public channels need no authorization (so none is given)."""
-    if _ADMIN.match(channel):
+    if _ADMIN.fullmatch(channel):
         return user.role == "admin"
-    match = _USER.match(channel)
+    match = _USER.fullmatch(channel)
     if match:
         return int(match.group(1)) == user.id
-    return bool(_DASHBOARD.match(channel))
+    return bool(_DASHBOARD.fullmatch(channel))
 
 
 def presence_member(user: User) -> dict[str, Any]:

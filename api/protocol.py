@@ -12,11 +12,15 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
+from api.bodies import BadInput, parse_json
+
 SUPPORTED_PROTOCOLS = frozenset({5, 6, 7})
 CHANNEL_NAME_MAX = 164
 EVENT_NAME_MAX = 200
-_CHANNEL_RE = re.compile(r"^[A-Za-z0-9_\-=@,.;]+$")
-_SOCKET_ID_RE = re.compile(r"^\d+\.\d+$")
+# Whole-string matches (fullmatch), ASCII only: no trailing newline, no other scripts' digits.
+_CHANNEL_RE = re.compile(r"[A-Za-z0-9_\-=@,.;]+", re.ASCII)
+_SOCKET_ID_RE = re.compile(r"[0-9]{1,20}\.[0-9]{1,20}", re.ASCII)
+_USER_ID_RE = re.compile(r"[A-Za-z0-9_\-=@,.;]{1,200}", re.ASCII)
 
 
 class ErrorCode(IntEnum):
@@ -100,12 +104,12 @@ def ping() -> str:
     return _dumps({"event": "pusher:ping", "data": {}})
 
 
-def parse_client_frame(text: str) -> ClientFrame:
-    """Parse a frame from a client; raise `ProtocolError` for anything malformed."""
+def parse_client_frame(text: str, max_depth: int = 32) -> ClientFrame:
+    """Parse a frame from a client; raise `ProtocolError` for anything malformed (too deep included)."""
     try:
-        raw = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise ProtocolError("Invalid JSON", None) from exc
+        raw = parse_json(text, max_depth)
+    except BadInput as exc:
+        raise ProtocolError(exc.message, None) from None
     if not isinstance(raw, dict):
         raise ProtocolError("A frame must be a JSON object")
     event = raw.get("event")
@@ -118,18 +122,23 @@ def parse_client_frame(text: str) -> ClientFrame:
     if isinstance(data, str) and event.startswith("pusher:"):
         # Some clients send the data of pusher:* frames as a JSON string.
         try:
-            data = json.loads(data)
-        except ValueError:
+            data = parse_json(data, max_depth)
+        except BadInput:
             pass
     return ClientFrame(event=event, data=data, channel=channel)
 
 
 def valid_channel_name(name: object) -> bool:
-    return isinstance(name, str) and 0 < len(name) <= CHANNEL_NAME_MAX and bool(_CHANNEL_RE.match(name))
+    return isinstance(name, str) and 0 < len(name) <= CHANNEL_NAME_MAX and bool(_CHANNEL_RE.fullmatch(name))
 
 
 def valid_socket_id(socket_id: object) -> bool:
-    return isinstance(socket_id, str) and len(socket_id) <= 64 and bool(_SOCKET_ID_RE.match(socket_id))
+    return isinstance(socket_id, str) and len(socket_id) <= 64 and bool(_SOCKET_ID_RE.fullmatch(socket_id))
+
+
+def valid_user_id(user_id: object) -> bool:
+    """A Pusher user id: 1 to 200 ASCII characters of a channel name."""
+    return isinstance(user_id, str) and bool(_USER_ID_RE.fullmatch(user_id))
 
 
 def is_private(channel: str) -> bool:

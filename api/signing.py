@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Mapping
+
+_TIMESTAMP = re.compile(r"[0-9]{1,12}", re.ASCII)
 
 
 def channel_signature(secret: str, socket_id: str, channel: str, channel_data: str | None = None) -> str:
@@ -82,10 +85,10 @@ def verify_request(
         raise RequestAuthError(401, "Unknown auth_key")
     if params.get("auth_version") != "1.0":
         raise RequestAuthError(401, "auth_version must be 1.0")
-    try:
-        timestamp = int(params.get("auth_timestamp", ""))
-    except ValueError:
-        raise RequestAuthError(401, "auth_timestamp must be an integer") from None
+    raw_timestamp = params.get("auth_timestamp", "")
+    if not _TIMESTAMP.fullmatch(raw_timestamp):
+        raise RequestAuthError(401, "auth_timestamp must be Unix seconds (ASCII digits)")
+    timestamp = int(raw_timestamp)
     current = time.time() if now is None else now
     if abs(current - timestamp) > max_skew:
         raise RequestAuthError(401, f"auth_timestamp is more than {max_skew} s from the server's time")

@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from api.channels import ChannelRegistry
 from api.connection import Connection
 from api.history import Delta, HistoryStore
-from api.metrics import Metrics, Sample
+from api.metrics import Metrics, Sample, channel_label
+from api.ratelimit import KeyedBuckets, OncePer
+from api.terminate import Control, Grants, LocalControl
 from api.tokens import TokenStore
 from api.triggers import TriggerSink
 from schemas.settings import EdgeSettings, Settings
@@ -24,11 +26,18 @@ class Edge:
     registry: ChannelRegistry = field(default_factory=ChannelRegistry)
     connections: dict[str, Connection] = field(default_factory=dict)
     consumer_state: str = "stopped"
+    control: Control | None = None  # where terminate orders go; None: this edge only
 
     def __post_init__(self) -> None:
         self.history = HistoryStore(self.config.history_size, self.config.history_max_channels)
         self.ready = asyncio.Event()
         self.metrics.add_collector(self._collect)
+        self.auth_failures = KeyedBuckets(self.config.auth_failure_rate, self.config.auth_failure_burst)
+        self.bad_input_log = OncePer(self.config.bad_input_log_interval)
+        if self.control is None:
+            self.control = LocalControl(self)
+        self.grants = Grants()  # who each signature of /broadcasting/auth was given to
+        self.control_ready = asyncio.Event()  # set once this edge applies terminate orders (api.terminate)
 
     @property
     def config(self) -> EdgeSettings:
@@ -49,5 +58,9 @@ class Edge:
     def _collect(self) -> Iterable[tuple[str, Sample]]:
         yield "edge_connections", ((), float(len(self.connections)))
         yield "edge_history_ready", ((), 1.0 if self.ready.is_set() else 0.0)
+        by_label: dict[str, int] = {}
         for name, count in self.registry.subscription_counts().items():
-            yield "edge_subscriptions", ((("channel", name),), float(count))
+            label = channel_label(name)
+            by_label[label] = by_label.get(label, 0) + count
+        for label, count in by_label.items():
+            yield "edge_subscriptions", ((("channel", label),), float(count))

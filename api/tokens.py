@@ -32,6 +32,10 @@ def new_token() -> str:
 class TokenStore(Protocol):
     async def user_for_token(self, token: str) -> User | None: ...
 
+    async def revoked(self, hashes: set[str]) -> set[str]:
+        """Those of the token `hashes` (sha256) that no longer grant access."""
+        ...
+
 
 class MemoryTokenStore:
     """Tokens held in memory (unit tests)."""
@@ -49,6 +53,9 @@ class MemoryTokenStore:
 
     async def user_for_token(self, token: str) -> User | None:
         return self._users.get(hash_token(token))
+
+    async def revoked(self, hashes: set[str]) -> set[str]:
+        return {h for h in hashes if h not in self._users}
 
 
 class UnknownUser(LookupError):
@@ -77,6 +84,17 @@ class SqlTokenStore:
 
     async def user_for_token(self, token: str) -> User | None:
         return await run_in_threadpool(self.lookup, token)
+
+    def valid_hashes(self, hashes: set[str]) -> set[str]:
+        """Those of the token `hashes` that are stored and not revoked."""
+        query = select(user_token.c.token_sha256).where(
+            user_token.c.token_sha256.in_(sorted(hashes)), user_token.c.revoked_at.is_(None)
+        )
+        with self.engine.connect() as conn:
+            return {row[0] for row in conn.execute(query)}
+
+    async def revoked(self, hashes: set[str]) -> set[str]:
+        return hashes - await run_in_threadpool(self.valid_hashes, hashes)
 
     def issue(self, email: str, label: str | None = None) -> str:
         """A new token for the user with ``email``; only its sha256 is stored."""

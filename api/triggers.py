@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from api.bodies import json_depth
+
 log = logging.getLogger(__name__)
 
 
@@ -31,11 +33,16 @@ class Trigger:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def decode_event_data(data: str) -> Any:
-    """Pusher HTTP API ``data`` is a string, usually JSON: keep the decoded value, else the string."""
+def decode_event_data(data: str, max_depth: int = 32) -> Any:
+    """Pusher HTTP API ``data`` is a string, usually JSON: keep the decoded value, else the string.
+
+    JSON nested deeper than `max_depth` is kept as the string it came as.
+    """
+    if json_depth(data) > max_depth:
+        return data
     try:
         return json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return data
 
 

@@ -11,9 +11,11 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from api import protocol, signing
+from api import guard, protocol, signing, terminate
+from api.bodies import BadInput, parse_json
 from api.connection import Connection, Membership, new_socket_id
 from api.history import Delta
 from api.protocol import ErrorCode, ProtocolError
@@ -67,6 +69,38 @@ def _protocol_version(websocket: WebSocket) -> tuple[int, str] | None:
     return None
 
 
+ABORT_KEY = "chinook.abort_transport"
+
+
+class KeepTransport:
+    """ASGI middleware: remembers how to drop a websocket's TCP connection (in its scope).
+
+    The ASGI server's send callable is a method of its protocol object, which holds the transport
+    (uvicorn's websockets, websockets-sansio and wsproto implementations all do); Starlette's own
+    layers wrap `send`, so it is looked at here, before them.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            transport = getattr(getattr(send, "__self__", None), "transport", None)
+            abort = getattr(transport, "abort", None)
+            if abort is not None:
+                scope[ABORT_KEY] = abort
+        await self.app(scope, receive, send)
+
+
+def abort_transport(websocket: WebSocket) -> bool:
+    """Drop the TCP connection under `websocket` now (no close handshake); False if it cannot be reached."""
+    abort = websocket.scope.get(ABORT_KEY)
+    if abort is None:
+        return False
+    abort()
+    return True
+
+
 async def endpoint(websocket: WebSocket) -> None:
     edge: Edge = websocket.app.state.edge
     config = edge.config
@@ -91,6 +125,7 @@ async def endpoint(websocket: WebSocket) -> None:
         queue_max=config.send_queue_max,
         metrics=edge.metrics,
         user_agent=websocket.headers.get("user-agent", "")[:200],
+        client_address=websocket.client.host if websocket.client is not None else "unknown",
     )
     edge.connections[conn.socket_id] = conn
     edge.metrics.inc("edge_connections_total")
@@ -105,7 +140,6 @@ async def endpoint(websocket: WebSocket) -> None:
     finally:
         client_gone = reader.done() and not reader.cancelled() and reader.exception() is None
         edge.registry.unsubscribe_all(conn)  # no more fan-out to it, presence members leave now
-        edge.connections.pop(conn.socket_id, None)
         for task in (reader, keepalive, closing):
             task.cancel()
         if not client_gone and conn.close_code is not None and conn.flush_before_close:
@@ -116,8 +150,14 @@ async def endpoint(websocket: WebSocket) -> None:
             await writer
         if not client_gone:
             code = conn.close_code if conn.close_code is not None else 1000
+            closed = False
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(websocket.close(code, conn.close_reason), config.close_timeout)
+                closed = True
+            if not closed and abort_transport(websocket):  # a client that stopped reading: drop the socket
+                edge.metrics.inc("edge_connections_aborted_total")
+        # Counted (EDGE_MAX_CONNECTIONS, /healthz) until its socket is closed or dropped.
+        edge.connections.pop(conn.socket_id, None)
 
 
 async def _keepalive(edge: Edge, conn: Connection) -> None:
@@ -164,17 +204,19 @@ async def _read_loop(websocket: WebSocket, edge: Edge, conn: Connection) -> None
             conn.send(protocol.error(ErrorCode.RATE_LIMITED, "Too many messages; ignored"))
             continue
         try:
-            frame = protocol.parse_client_frame(text)
+            frame = protocol.parse_client_frame(text, config.max_json_depth)
             await _dispatch(edge, conn, frame, client_events)
         except ProtocolError as exc:
             edge.metrics.inc("edge_errors_total", code=str(exc.code))
+            if exc.code in (None, ErrorCode.GENERIC):
+                guard.note_bad_input(edge, conn.client_address, f"frame: {exc.message}")
             conn.send(protocol.error(exc.code, exc.message))
             if exc.channel is not None:
                 status = 403 if exc.code == ErrorCode.UNAUTHORIZED else 400
                 conn.send(protocol.subscription_error(exc.channel, "AuthError", exc.message, status))
-        except Exception:
-            log.exception("error handling a frame from %s", conn.socket_id)
-            conn.send(protocol.error(None, "Internal error handling the frame"))
+        except Exception as exc:  # a frame no check above refused: still one line, never a traceback
+            guard.note_bad_input(edge, conn.client_address, f"frame broke {type(exc).__name__}: {exc}")
+            conn.send(protocol.error(ErrorCode.GENERIC, "The frame could not be handled"))
 
 
 async def _dispatch(edge: Edge, conn: Connection, frame: protocol.ClientFrame, bucket: TokenBucket) -> None:
@@ -214,9 +256,9 @@ def _membership(edge: Edge, channel: str, channel_data: Any) -> Membership:
     if not isinstance(channel_data, str):
         raise ProtocolError("Presence channels need channel_data", channel=channel)
     try:
-        member = json.loads(channel_data)
-    except ValueError:
-        raise ProtocolError("channel_data must be JSON", channel=channel) from None
+        member = parse_json(channel_data, edge.config.max_json_depth)
+    except BadInput as exc:
+        raise ProtocolError(f"channel_data: {exc.message}", channel=channel) from None
     user_id = member.get("user_id") if isinstance(member, dict) else None
     if not isinstance(user_id, str | int) or isinstance(user_id, bool) or user_id == "":
         raise ProtocolError("channel_data needs a user_id", channel=channel)
@@ -231,8 +273,15 @@ async def _subscribe(edge: Edge, conn: Connection, data: Any) -> None:
         raise ProtocolError("Invalid channel name")
     assert isinstance(channel, str)
     last_seq = _parse_last_seq(data.get("last_seq"))
+    if channel not in conn.subscriptions and len(conn.subscriptions) >= edge.config.max_subscriptions:
+        raise ProtocolError(
+            f"At most {edge.config.max_subscriptions} subscriptions per connection", ErrorCode.GENERIC, channel=channel
+        )
     membership: Membership | None = None
+    grant: terminate.Grant | None = None
     if protocol.is_private(channel):
+        if edge.auth_failures.exhausted(conn.client_address):
+            raise ProtocolError("Too many failed authentications; retry later", ErrorCode.RATE_LIMITED, channel=channel)
         channel_data = data.get("channel_data") if protocol.is_presence(channel) else None
         if protocol.is_presence(channel) and not isinstance(channel_data, str):
             raise ProtocolError("Presence channels need channel_data", ErrorCode.UNAUTHORIZED, channel=channel)
@@ -245,11 +294,14 @@ async def _subscribe(edge: Edge, conn: Connection, data: Any) -> None:
             channel_data,
         )
         if not ok:
+            edge.auth_failures.spend(conn.client_address)
+            edge.metrics.inc("edge_auth_failures_total")
             raise ProtocolError(
                 f"Invalid signature for {channel}: connection is unauthorized",
                 ErrorCode.UNAUTHORIZED,
                 channel=channel,
             )
+        grant = edge.grants.pop(conn.socket_id, channel)
         if protocol.is_presence(channel):
             membership = _membership(edge, channel, channel_data)
             existing = edge.registry.get(channel)
@@ -271,6 +323,10 @@ async def _subscribe(edge: Edge, conn: Connection, data: Any) -> None:
     if channel in conn.subscriptions:
         _succeeded(edge, conn, channel)
         return
+    if grant is not None:
+        terminate.bind(conn, grant.user_id, grant.token_hash)
+    elif membership is not None:
+        terminate.bind(conn, str(membership.user_id))
     edge.registry.subscribe(conn, channel, membership)
     _succeeded(edge, conn, channel)
     _replay(edge, conn, channel, last_seq)

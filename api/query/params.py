@@ -97,6 +97,13 @@ def _local_midnight(day: date, tz: str) -> datetime:
 
 
 def _range(params: dict[str, list[str]], tz: str, max_days: int, now: datetime) -> tuple[datetime, datetime]:
+    try:
+        return _checked_range(params, tz, max_days, now)
+    except (OverflowError, ValueError):  # e.g. from=9999-12-31: its end (the next midnight) is past year 9999
+        raise QueryError(400, "the range is out of the calendar's bounds (years 1 to 9999)") from None
+
+
+def _checked_range(params: dict[str, list[str]], tz: str, max_days: int, now: datetime) -> tuple[datetime, datetime]:
     start_text, end_text = _one(params, "from"), _one(params, "to")
     start = None if start_text is None else parse_instant(start_text, tz, "from")
     end = None if end_text is None else parse_instant(end_text, tz, "to")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from schemas.settings import get_settings
@@ -24,6 +25,10 @@ def run_edge(args: argparse.Namespace) -> int:
     from api.server import websocket_options
 
     settings = get_settings()
+    problem = settings.published_secret_problem()
+    if problem is not None:
+        print(f"chinook-pulse edge: {problem}", file=sys.stderr)
+        return 2
     uvicorn.run(
         "api.app:app_from_env",
         factory=True,

@@ -45,12 +45,21 @@ async def group_lag(bootstrap: str, group: str) -> dict[str, Any]:
     return {"group": group, "state": info.state, "members": len(info.members), "partitions": rows}
 
 
-async def edge_lag(url: str) -> dict[str, Any]:
+async def edge_lag(url: str, metrics_token: str = "") -> dict[str, Any]:
+    """An edge's consumer lag from its /metrics (which needs EDGE_METRICS_TOKEN as a bearer token)."""
+    headers = {"Authorization": f"Bearer {metrics_token}"} if metrics_token else {}
     try:
         async with httpx.AsyncClient(timeout=5) as client:
-            text = (await client.get(url.rstrip("/") + "/metrics")).text
+            response = await client.get(url.rstrip("/") + "/metrics", headers=headers)
     except httpx.HTTPError as exc:
         return {"edge": url, "error": f"unreachable ({type(exc).__name__})", "partitions": []}
+    if response.status_code != 200:
+        return {
+            "edge": url,
+            "error": f"/metrics answered {response.status_code} (EDGE_METRICS_TOKEN?)",
+            "partitions": [],
+        }
+    text = response.text
     rows = []
     for line in text.splitlines():
         m = METRIC.match(line.strip())
@@ -79,7 +88,7 @@ async def lag(args: argparse.Namespace) -> int:
     edges = args.edge or [f"http://{settings.pusher_host}:{settings.pusher_port}"]
     report = {
         "group": await group_lag(settings.kafka_bootstrap, args.group or settings.worker_id),
-        "edges": list(await asyncio.gather(*(edge_lag(u) for u in edges))),
+        "edges": list(await asyncio.gather(*(edge_lag(u, settings.edge.metrics_token) for u in edges))),
     }
     if args.json:
         print(json.dumps(report))

@@ -16,7 +16,11 @@ from ops.stack.connector import CONNECTOR_TEMPLATE, render_connector
 from ops.stack.errors import StackError
 from ops.stack.process import wait_until
 from ops.stack.registry import NAMES
-from schemas.settings import get_settings
+from ops.stack.secrets import ensure_secrets
+from schemas.settings import PROJECT_ROOT, get_settings
+
+#: The git-ignored file every component reads (they run in PROJECT_ROOT).
+ENV_FILE = PROJECT_ROOT / ".env"
 
 
 def register(subparsers: Any) -> None:
@@ -30,6 +34,10 @@ def register(subparsers: Any) -> None:
     down = subparsers.add_parser("down", help="stop what this project started, in reverse order")
     down.add_argument("--only", metavar="A,B", help=f"stop only these components, of {names}")
     down.set_defaults(func=run_down)
+
+    generate = subparsers.add_parser("secrets", help="generate the secrets into .env (once; `up` does it too)")
+    generate.add_argument("--env-file", type=Path, default=ENV_FILE, help=f"where (default {ENV_FILE})")
+    generate.set_defaults(func=run_secrets)
 
     status = subparsers.add_parser("status", help="each component, its pid and its health")
     status.set_defaults(func=run_status)
@@ -55,9 +63,21 @@ def _fail(command: str, exc: StackError) -> int:
     return 1
 
 
+def _secrets(path: Path | None = None) -> None:
+    """Generate the missing secrets into `path` (`.env`), say where they are, read the settings again."""
+    print(ensure_secrets(path or ENV_FILE).describe())
+    get_settings.cache_clear()
+
+
+def run_secrets(args: argparse.Namespace) -> int:
+    _secrets(args.env_file)
+    return 0
+
+
 def run_up(args: argparse.Namespace) -> int:
     _quiet_clients()
     begin = time.monotonic()
+    _secrets()
     try:
         runner.up(
             get_settings(),

@@ -24,9 +24,20 @@ from schemas.settings.edge import EdgeSettings
 from schemas.settings.query import QuerySettings
 from schemas.settings.sink import SinkSettings
 
-__all__ = ["PROJECT_ROOT", "EdgeSettings", "QuerySettings", "Settings", "SinkSettings", "env_names", "get_settings"]
+__all__ = [
+    "PROJECT_ROOT",
+    "PUBLISHED_SECRET",
+    "EdgeSettings",
+    "QuerySettings",
+    "Settings",
+    "SinkSettings",
+    "env_names",
+    "get_settings",
+]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: The app secret written in `.env.example` (and the default): public, so never used at run time.
+PUBLISHED_SECRET = "dev-only-secret-change-me"
 PARTS = ("edge", "query", "sink")
 
 
@@ -75,7 +86,14 @@ class Settings(BaseSettings):
     pusher_app_id: str = Field(default="1001", description="DEV DEFAULT app id (digits: pusher libraries need it).")
     pusher_app_key: str = Field(default="chinook-pulse-key", description="DEV DEFAULT app key.")
     pusher_app_secret: str = Field(
-        default="dev-only-secret-change-me", description="DEV DEFAULT secret: set it in production."
+        default=PUBLISHED_SECRET,
+        description=(
+            "PUBLISHED, refused by the edge: `make up` generates a secret into the git-ignored .env on first use."
+        ),
+    )
+    pusher_allow_dev_secret: bool = Field(
+        default=False,
+        description="DEVELOPMENT ONLY: let the edge run with the published PUSHER_APP_SECRET above.",
     )
     pusher_host: str = Field(default="127.0.0.1")
     pusher_port: int = Field(default=8000)
@@ -123,6 +141,19 @@ class Settings(BaseSettings):
             if url.startswith(prefix):
                 return "postgresql+psycopg://" + url[len(prefix) :]
         return url
+
+    def published_secret_problem(self) -> str | None:
+        """Why the edge must not run with these settings' secrets (one line), or None when it may."""
+        if self.pusher_allow_dev_secret:
+            return None
+        if not self.pusher_app_secret.strip():
+            return "PUSHER_APP_SECRET is empty: set it, or run `make up` to generate one into .env"
+        if self.pusher_app_secret == PUBLISHED_SECRET:
+            return (
+                "PUSHER_APP_SECRET is the published value of .env.example: run `make up` (or `chinook-pulse "
+                "secrets`) to generate one into .env, or set PUSHER_ALLOW_DEV_SECRET=true for development"
+            )
+        return None
 
     def cdc_topic(self, table: str) -> str:
         return f"{self.topic_prefix}.public.{table}"

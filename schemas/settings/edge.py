@@ -56,6 +56,7 @@ class EdgeSettings(BaseSettings):
         ),
     )
     presence_max_members: int = Field(default=100)
+    max_subscriptions: int = Field(default=100, description="Channels one connection may subscribe to (4300 beyond).")
 
     # -- history, resume, delivery ---------------------------------------------------------
     consume: bool = Field(default=True, description="Consume the deltas topic (off only in unit tests).")
@@ -68,6 +69,10 @@ class EdgeSettings(BaseSettings):
         default=5.0, description="Seconds a subscribe waits for the history refill before going ahead."
     )
     triggers_topic: str = Field(default="chinook.deltas.in", description="Where HTTP-API triggers go.")
+    control_topic: str = Field(
+        default="chinook.edge.control",
+        description="Orders every edge applies (terminate_connections); created by the edge if missing.",
+    )
 
     # -- HTTP API -------------------------------------------------------------------------
     http_max_body_bytes: int = Field(default=262_144)
@@ -75,6 +80,26 @@ class EdgeSettings(BaseSettings):
     http_max_channels: int = Field(default=100)
     http_max_batch: int = Field(default=10)
     http_timestamp_skew: int = Field(default=600, description="Seconds auth_timestamp may be off.")
+    auth_max_body_bytes: int = Field(default=8_192, description="Largest /broadcasting/auth body (413 beyond).")
+    max_json_depth: int = Field(default=32, description="Deepest nesting of a JSON body or frame (400 beyond).")
+
+    # -- abuse -----------------------------------------------------------------------------
+    auth_failure_rate: float = Field(
+        default=1.0, description="Failed authentications per second per client address (429 beyond the burst)."
+    )
+    auth_failure_burst: int = Field(default=20)
+    bad_input_log_interval: float = Field(
+        default=60.0, description="Seconds between two log lines about one client's bad input."
+    )
+    revocation_poll: float = Field(
+        default=2.0, description="Seconds between checks that the tokens of open connections are still valid."
+    )
+
+    # -- metrics ---------------------------------------------------------------------------
+    metrics_token: str = Field(
+        default="",
+        description=("Bearer token /metrics asks for; empty: /metrics answers 404. `make up` generates one into .env."),
+    )
 
     @field_validator("allowed_origins", "client_events_channels", mode="before")
     @classmethod

@@ -32,7 +32,8 @@ from tests.integration.conftest import START_HINT
 JS_DIR = PROJECT_ROOT / "tests" / "js"
 APP_ID = "4711"  # the official `pusher` package wants a numeric app id
 KEY = "edge-it-key"
-SECRET = "edge-it-secret-" + uuid.uuid4().hex
+SECRET = "edge-it-secret-" + uuid.uuid4().hex  # generated: never the published one
+METRICS_TOKEN = "edge-it-metrics-" + uuid.uuid4().hex
 
 
 def free_port() -> int:
@@ -105,9 +106,16 @@ class EdgeProcess:
             self.proc.wait(5)
             raise AssertionError(f"edge {self.name} did not stop in {timeout:.0f}s:\n{self.log_tail()}") from None
 
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None, "the edge was not started"
+        return self.proc.pid
+
     async def metric(self, name: str) -> float:
         async with httpx.AsyncClient(timeout=5.0) as client:
-            text = (await client.get(f"{self.base}/metrics")).text
+            response = await client.get(f"{self.base}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        assert response.status_code == 200, f"/metrics answered {response.status_code}: {response.text[:200]}"
+        text = response.text
         total = 0.0
         for line in text.splitlines():
             if line.startswith(name + " ") or line.startswith(name + "{"):
@@ -147,6 +155,8 @@ async def deltas_topic(kafka_ok: Settings) -> AsyncIterator[str]:
         yield topic
         with contextlib.suppress(Exception):
             await asyncio.wait_for(admin.delete_topics([topic]), 30)
+        with contextlib.suppress(Exception):  # the edges' control topic, when they made one
+            await asyncio.wait_for(admin.delete_topics([f"{topic}.control"]), 30)
     finally:
         await admin.close()
 
@@ -155,7 +165,10 @@ async def deltas_topic(kafka_ok: Settings) -> AsyncIterator[str]:
 async def edges(
     kafka_ok: Settings, deltas_topic: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[EdgeFactory]:
-    """`await edges(name, **EDGE_SETTINGS)`: a started edge on `deltas_topic`; all stopped after the test."""
+    """`await edges(name, **EDGE_SETTINGS)`: a started edge on `deltas_topic`; all stopped after the test.
+
+    Overrides are edge settings (``max_connections=...`` or ``EDGE_MAX_CONNECTIONS=...``) or ``PUSHER_*``.
+    """
     started: list[EdgeProcess] = []
     log_dir = tmp_path_factory.mktemp("edge-logs")
 
@@ -166,11 +179,16 @@ async def edges(
             "PUSHER_APP_KEY": KEY,
             "PUSHER_APP_SECRET": SECRET,
             "DELTAS_TOPIC": topic or deltas_topic,
+            "EDGE_CONTROL_TOPIC": f"{deltas_topic}.control",  # this test's edges only
+            "EDGE_METRICS_TOKEN": METRICS_TOKEN,
             "EDGE_ALLOWED_ORIGINS": "http://localhost:3000",
             "EDGE_READY_WAIT": "10",
         }
         env.update(
-            {k.upper() if k.upper().startswith("EDGE_") else f"EDGE_{k.upper()}": v for k, v in overrides.items()}
+            {
+                k.upper() if k.upper().startswith(("EDGE_", "PUSHER_")) else f"EDGE_{k.upper()}": v
+                for k, v in overrides.items()
+            }
         )
         edge = EdgeProcess(name, env, log_dir)
         started.append(edge)

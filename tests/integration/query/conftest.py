@@ -3,6 +3,7 @@ a real token store in PostgreSQL, and the edge app in-process asking the workers
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -64,7 +65,9 @@ def tokens(engine: Engine, settings: Settings) -> Iterator[dict[str, str]]:
 def edge_app(settings: Settings, workers: list[Worker]) -> Starlette:
     """The edge app, not consuming, its query API asking `workers`."""
     query = QuerySettings(worker_urls=[w.url for w in workers], query_retry_seconds=30)
-    settings = settings.model_copy(update={"edge": EdgeSettings(consume=False), "query": query})
+    settings = settings.model_copy(
+        update={"edge": EdgeSettings(consume=False), "query": query, "pusher_app_secret": secrets.token_urlsafe(32)}
+    )
     return create_app(settings, tokens=SqlTokenStore(settings.sqlalchemy_url), sink=MemorySink())
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,9 @@ from api.tokens import MemoryTokenStore, User
 from api.triggers import MemorySink
 from schemas.settings import EdgeSettings, Settings
 
-APP_ID, KEY, SECRET = "4242", "test-key", "test-secret"
+APP_ID, KEY = "4242", "test-key"
+SECRET = "test-secret-" + secrets.token_hex(16)  # generated: no published secret, even in tests
+METRICS_TOKEN = "metrics-" + secrets.token_hex(16)
 ADMIN = User(1, "Ada Admin", "admin@chinook.test", "admin")
 ANALYST = User(2, "Ann Analyst", "analyst@chinook.test", "analyst")
 VIEWER = User(3, "Vic Viewer", "viewer@chinook.test", "viewer")
@@ -71,7 +74,7 @@ def subscribe(
 
 
 def make_harness(**config: Any) -> Iterator[Harness]:
-    edge = EdgeSettings(consume=False, **config)
+    edge = EdgeSettings(consume=False, **{"metrics_token": METRICS_TOKEN, **config})
     settings = Settings(pusher_app_id=APP_ID, pusher_app_key=KEY, pusher_app_secret=SECRET, edge=edge)
     store = MemoryTokenStore()
     tokens = {u.role: store.add(u) for u in (ADMIN, ANALYST, VIEWER)}

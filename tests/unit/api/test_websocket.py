@@ -11,7 +11,7 @@ from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 from api.signing import channel_auth
-from tests.unit.api.conftest import KEY, Harness, handshake, make_harness, recv, subscribe
+from tests.unit.api.conftest import KEY, METRICS_TOKEN, Harness, handshake, make_harness, recv, subscribe
 
 
 def ping_pong(ws: WebSocketTestSession) -> dict[str, object]:
@@ -295,9 +295,9 @@ def test_metrics_and_health(harness: Harness) -> None:
     with harness.connect() as ws:
         sid = handshake(ws)
         subscribe(ws, sid, "public-feed")
-        text = harness.client.get("/metrics").text
+        text = harness.client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
         assert "edge_connections 1" in text
-        assert 'edge_subscriptions{channel="public-feed"} 1' in text
+        assert 'edge_subscriptions{channel="public"} 1' in text  # channel families, not names
         assert "edge_messages_in_total 1" in text
     health = harness.client.get("/healthz").json()
     assert health["status"] == "ok" and health["history_ready"] is True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import socket
 from collections.abc import Iterator
 
@@ -29,7 +30,8 @@ def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, dict[s
     monkeypatch.setenv("QUERY_RETRY_SECONDS", "0.3")
     store = MemoryTokenStore()
     tokens = {role: store.add(User(i, role, f"{role}@chinook.test", role)) for i, role in enumerate(ROLES)}
-    app = create_app(Settings(edge=EdgeSettings(consume=False)), tokens=store, sink=MemorySink())
+    settings = Settings(pusher_app_secret=secrets.token_hex(16), edge=EdgeSettings(consume=False))
+    app = create_app(settings, tokens=store, sink=MemorySink())
     with TestClient(app) as c:
         yield c, tokens
 
