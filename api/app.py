@@ -12,7 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
 
-from api import auth, http_api, pages, websocket
+from api import auth, http_api, pages, users, websocket
+from api.bus import KafkaBus, LocalBus
 from api.delivery import DeltaConsumer
 from api.query import routes as query_routes
 from api.state import Edge
@@ -42,7 +43,7 @@ async def healthz(request: Request) -> JSONResponse:
 
 async def readyz(request: Request) -> JSONResponse:
     edge: Edge = request.app.state.edge
-    ready = edge.ready.is_set()
+    ready = edge.ready.is_set() and edge.bus.ready.is_set()
     return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
 
 
@@ -60,11 +61,16 @@ def create_app(
         settings=settings,
         tokens=tokens or SqlTokenStore(settings.sqlalchemy_url),
         sink=sink or KafkaTriggerSink(settings.kafka_bootstrap, config.triggers_topic),
+        bus=KafkaBus(settings.kafka_bootstrap, config.bus_topic) if config.consume else LocalBus(),
     )
+    edge.bus.on(users.USER_EVENT, lambda message: users.deliver(edge, message))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         task: asyncio.Task[None] | None = None
+        bus_task: asyncio.Task[None] | None = None
+        if isinstance(edge.bus, KafkaBus):
+            bus_task = asyncio.create_task(edge.bus.run(), name="edge-bus")
         if config.consume:
             task = asyncio.create_task(DeltaConsumer(edge).run(), name="deltas-consumer")
         else:
@@ -74,10 +80,13 @@ def create_app(
         finally:
             for conn in list(edge.connections.values()):
                 conn.close(4200, "Edge shutting down: reconnect")
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            for running in (task, bus_task):
+                if running is not None:
+                    running.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await running
+            if isinstance(edge.bus, KafkaBus):
+                await edge.bus.close()
             close = getattr(edge.sink, "close", None)
             if close is not None:
                 await close()
@@ -89,6 +98,7 @@ def create_app(
         routes=[
             WebSocketRoute("/app/{key}", websocket.endpoint),
             Route("/broadcasting/auth", auth.broadcasting_auth, methods=["POST"]),
+            Route("/broadcasting/user-auth", users.user_authentication, methods=["POST"]),
             Route("/apps/{app_id}/events", http_api.trigger_event, methods=["POST"]),
             Route("/apps/{app_id}/batch_events", http_api.trigger_batch, methods=["POST"]),
             Route("/apps/{app_id}/channels", http_api.list_channels, methods=["GET"]),

@@ -50,6 +50,7 @@ class Connection:
     flush_before_close: bool = True
     last_activity: float = field(default_factory=time.monotonic)
     user_agent: str = ""
+    user_id: str | None = None  # set by a valid pusher:signin (api/users.py)
 
     def __post_init__(self) -> None:
         # Frames not yet handed to the socket; None is the writer's end marker (close with flush).

@@ -15,7 +15,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from api import protocol
+from api import protocol, users
+from api.bus import BusUnavailable
 from api.signing import RequestAuthError, verify_request
 from api.state import Edge
 from api.triggers import SinkUnavailable, Trigger, decode_event_data
@@ -94,7 +95,7 @@ def _event(edge: Edge, item: dict[str, Any], *, batch: bool) -> list[Trigger]:
     if len(channels) > edge.config.http_max_channels:
         raise ApiError(400, f"At most {edge.config.http_max_channels} channels per event")
     for channel in channels:
-        if not protocol.valid_channel_name(channel):
+        if not (protocol.valid_channel_name(channel) or users.is_user_channel(channel)):
             raise ApiError(400, f"Invalid channel name {str(channel)[:200]!r}")
     if len(set(channels)) != len(channels):
         raise ApiError(400, "Repeated channel")
@@ -105,6 +106,16 @@ def _event(edge: Edge, item: dict[str, Any], *, batch: bool) -> list[Trigger]:
         raise ApiError(400, "Invalid socket_id")
     value = decode_event_data(data)
     return [Trigger(channel=c, event=name, data=value, socket_id=socket_id) for c in channels]
+
+
+async def _send(edge: Edge, triggers: list[Trigger]) -> None:
+    """Channel events to the triggers topic (sequenced by the worker), user events to the edge bus."""
+    to_users = [t for t in triggers if users.is_user_channel(t.channel)]
+    to_channels = [t for t in triggers if not users.is_user_channel(t.channel)]
+    if to_channels:
+        await edge.sink.send(to_channels)
+    for trigger in to_users:
+        await edge.bus.publish(users.bus_message(trigger))
 
 
 async def _handle(request: Request, endpoint: str, batch: bool) -> JSONResponse:
@@ -123,10 +134,10 @@ async def _handle(request: Request, endpoint: str, batch: bool) -> JSONResponse:
             triggers = [t for item in items for t in _event(edge, item, batch=True)]
         else:
             triggers = _event(edge, payload, batch=False)
-        await edge.sink.send(triggers)
+        await _send(edge, triggers)
     except ApiError as exc:
         return _error(edge, endpoint, exc.status, exc.message)
-    except SinkUnavailable as exc:
+    except (SinkUnavailable, BusUnavailable) as exc:
         return _error(edge, endpoint, 503, str(exc))
     edge.metrics.inc("edge_http_requests_total", endpoint=endpoint, status="200")
     if batch:

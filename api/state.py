@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from api.bus import Bus, LocalBus
 from api.channels import ChannelRegistry
 from api.connection import Connection
 from api.history import Delta, HistoryStore
@@ -24,6 +25,7 @@ class Edge:
     registry: ChannelRegistry = field(default_factory=ChannelRegistry)
     connections: dict[str, Connection] = field(default_factory=dict)
     consumer_state: str = "stopped"
+    bus: Bus = field(default_factory=LocalBus)
 
     def __post_init__(self) -> None:
         self.history = HistoryStore(self.config.history_size, self.config.history_max_channels)

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket
 
-from api import protocol, signing
+from api import protocol, signing, users
 from api.connection import Connection, Membership, new_socket_id
 from api.history import Delta
 from api.protocol import ErrorCode, ProtocolError
@@ -183,12 +183,14 @@ async def _dispatch(edge: Edge, conn: Connection, frame: protocol.ClientFrame, b
         conn.send(protocol.pong())
     elif event == "pusher:pong":
         pass  # last_activity is already updated
+    elif event == "pusher:signin":
+        users.signin(edge, conn, frame.data)
     elif event == "pusher:subscribe":
         await _subscribe(edge, conn, frame.data)
     elif event == "pusher:unsubscribe":
         data = frame.data
         channel = data.get("channel") if isinstance(data, dict) else None
-        if not protocol.valid_channel_name(channel):
+        if not (protocol.valid_channel_name(channel) or users.is_user_channel(channel)):
             raise ProtocolError("pusher:unsubscribe needs a valid channel")
         assert isinstance(channel, str)
         edge.registry.unsubscribe(conn, channel)
@@ -227,6 +229,10 @@ async def _subscribe(edge: Edge, conn: Connection, data: Any) -> None:
     if not isinstance(data, dict):
         raise ProtocolError("pusher:subscribe needs data {channel, ...}")
     channel = data.get("channel")
+    if users.is_user_channel(channel):
+        assert isinstance(channel, str)
+        users.subscribe(edge, conn, channel)
+        return
     if not protocol.valid_channel_name(channel):
         raise ProtocolError("Invalid channel name")
     assert isinstance(channel, str)

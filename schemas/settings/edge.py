@@ -68,6 +68,10 @@ class EdgeSettings(BaseSettings):
         default=5.0, description="Seconds a subscribe waits for the history refill before going ahead."
     )
     triggers_topic: str = Field(default="chinook.deltas.in", description="Where HTTP-API triggers go.")
+    bus_topic: str = Field(
+        default="chinook.edge.bus",
+        description="Edge-to-edge messages (user events, occupancy): every edge reads it from its end (api/bus.py).",
+    )
 
     # -- HTTP API -------------------------------------------------------------------------
     http_max_body_bytes: int = Field(default=262_144)

@@ -147,6 +147,8 @@ async def deltas_topic(kafka_ok: Settings) -> AsyncIterator[str]:
         yield topic
         with contextlib.suppress(Exception):
             await asyncio.wait_for(admin.delete_topics([topic]), 30)
+        with contextlib.suppress(Exception):  # the edges' bus (EDGE_BUS_TOPIC), if they made it
+            await asyncio.wait_for(admin.delete_topics([topic + ".bus"]), 30)
     finally:
         await admin.close()
 
@@ -166,6 +168,7 @@ async def edges(
             "PUSHER_APP_KEY": KEY,
             "PUSHER_APP_SECRET": SECRET,
             "DELTAS_TOPIC": topic or deltas_topic,
+            "EDGE_BUS_TOPIC": deltas_topic + ".bus",  # the edges of one test share a bus of their own
             "EDGE_ALLOWED_ORIGINS": "http://localhost:3000",
             "EDGE_READY_WAIT": "10",
         }
