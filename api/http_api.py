@@ -101,6 +101,8 @@ def _event(edge: Edge, item: dict[str, Any], *, batch: bool) -> list[Trigger]:
         raise ApiError(400, "Repeated channel")
     if any(protocol.is_encrypted(c) for c in channels) and len(channels) > 1:
         raise ApiError(400, "An encrypted channel must be the only channel of an event")
+    if any(protocol.is_encrypted(c) for c in channels) and edge.settings.encryption_master_key is None:
+        raise ApiError(400, "Encrypted channels are not enabled on this edge (no PUSHER_ENCRYPTION_MASTER_KEY)")
     socket_id = item.get("socket_id")
     if socket_id is not None and not protocol.valid_socket_id(socket_id):
         raise ApiError(400, "Invalid socket_id")

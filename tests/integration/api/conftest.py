@@ -28,6 +28,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from schemas.settings import PROJECT_ROOT, Settings
 from tests.integration.conftest import START_HINT
+from tests.integration.stream.harness import Isolation, Worker, wait_ready
 
 JS_DIR = PROJECT_ROOT / "tests" / "js"
 APP_ID = "4711"  # the official `pusher` package wants a numeric app id
@@ -124,6 +125,23 @@ class EdgeProcess:
 
 
 EdgeFactory = Callable[..., Awaitable[EdgeProcess]]
+
+
+@pytest.fixture
+def isolation() -> Isolation:
+    """Topic and state names of one test's own worker (tests/integration/stream/harness.py)."""
+    return Isolation()
+
+
+@pytest.fixture
+def worker(isolation: Isolation, tmp_path: Path) -> Iterator[Worker]:
+    """A real worker (with its sequencer) on `isolation`'s topics; edges send triggers to its `.in`."""
+    started = Worker(isolation, tmp_path, "worker").start()
+    try:
+        wait_ready([started])
+        yield started
+    finally:
+        started.stop()
 
 
 @pytest.fixture(scope="session")
