@@ -134,8 +134,10 @@ async def _handle(request: Request, endpoint: str, batch: bool) -> JSONResponse:
             if not all(isinstance(i, dict) for i in items):
                 raise ApiError(400, "Each batch item must be an object")
             triggers = [t for item in items for t in _event(edge, item, batch=True)]
+            infos = [_trigger_info(item) for item in items]
         else:
             triggers = _event(edge, payload, batch=False)
+            infos = [_trigger_info(payload)]
         await _send(edge, triggers)
     except ApiError as exc:
         return _error(edge, endpoint, exc.status, exc.message)
@@ -143,8 +145,35 @@ async def _handle(request: Request, endpoint: str, batch: bool) -> JSONResponse:
         return _error(edge, endpoint, 503, str(exc))
     edge.metrics.inc("edge_http_requests_total", endpoint=endpoint, status="200")
     if batch:
-        return JSONResponse({"batch": [{} for _ in triggers]})
+        return JSONResponse({"batch": [_counts(edge, t.channel, f) for t, f in zip(triggers, infos, strict=True)]})
+    if infos[0]:
+        return JSONResponse({"channels": {t.channel: _counts(edge, t.channel, infos[0]) for t in triggers}})
     return JSONResponse({})
+
+
+def _trigger_info(item: dict[str, Any]) -> list[str]:
+    """The ``info`` attributes a trigger asks for (``subscription_count``, ``user_count``)."""
+    raw = item.get("info")
+    if raw is None:
+        return []
+    if not isinstance(raw, str):
+        raise ApiError(400, "info must be a comma-separated string")
+    fields = [f.strip() for f in raw.split(",") if f.strip()]
+    unknown = set(fields) - {"user_count", "subscription_count"}
+    if unknown:
+        raise ApiError(400, f"Unknown info attributes: {', '.join(sorted(unknown))}")
+    return fields
+
+
+def _counts(edge: Edge, name: str, fields: list[str]) -> dict[str, int]:
+    """What ``info`` asked for of one channel (``user_count`` of presence channels only)."""
+    subscriptions, users_ = edge.channel_counts(name)
+    info: dict[str, int] = {}
+    if "subscription_count" in fields:
+        info["subscription_count"] = subscriptions
+    if "user_count" in fields and protocol.is_presence(name):
+        info["user_count"] = users_
+    return info
 
 
 async def trigger_event(request: Request) -> JSONResponse:

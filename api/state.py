@@ -48,6 +48,13 @@ class Edge:
             return 0
         return self.registry.publish(delta.channel, delta.frame, exclude=delta.exclude_socket_id)
 
+    def channel_counts(self, name: str) -> tuple[int, int]:
+        """Subscriptions and presence members of ``name`` on this edge."""
+        channel = self.registry.get(name)
+        if channel is None:
+            return 0, 0
+        return len(channel.subscribers), len(channel.members)
+
     def _collect(self) -> Iterable[tuple[str, Sample]]:
         yield "edge_connections", ((), float(len(self.connections)))
         yield "edge_history_ready", ((), 1.0 if self.ready.is_set() else 0.0)
