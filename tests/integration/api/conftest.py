@@ -317,21 +317,21 @@ class NodeDriver:
         return [r for r in self.reports if r.get("client") == client and r.get("type") == kind]
 
 
-@pytest.fixture
-async def node() -> AsyncIterator[NodeDriver]:
+@contextlib.asynccontextmanager
+async def _driver(script: str, package: str) -> AsyncIterator[NodeDriver]:
     if shutil.which("node") is None:
         pytest.fail("node is not installed (Node 20 is needed for the pusher-js tests)")
-    if not (JS_DIR / "node_modules" / "pusher-js").exists():
-        pytest.fail("pusher-js is not installed: run `npm ci --prefix tests/js`")
+    if not (JS_DIR / "node_modules" / package).exists():
+        pytest.fail(f"{package} is not installed: run `npm ci --prefix tests/js`")
     proc = await asyncio.create_subprocess_exec(
         "node",
-        str(JS_DIR / "driver.mjs"),
+        str(JS_DIR / script),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         cwd=JS_DIR,
     )
     driver = NodeDriver(proc)
-    await driver.expect(lambda r: r.get("type") == "ready", within=15, what="the Node driver to start")
+    await driver.expect(lambda r: r.get("type") == "ready", within=15, what=f"the Node driver {script} to start")
     yield driver
     with contextlib.suppress(Exception):
         await driver.send(op="exit")
@@ -340,6 +340,20 @@ async def node() -> AsyncIterator[NodeDriver]:
     except TimeoutError:
         proc.kill()
         await proc.wait()
+
+
+@pytest.fixture
+async def node() -> AsyncIterator[NodeDriver]:
+    """pusher-js clients (tests/js/driver.mjs)."""
+    async with _driver("driver.mjs", "pusher-js") as driver:
+        yield driver
+
+
+@pytest.fixture
+async def echo() -> AsyncIterator[NodeDriver]:
+    """Laravel Echo clients, broadcaster pusher (tests/js/echo-driver.mjs)."""
+    async with _driver("echo-driver.mjs", "laravel-echo") as driver:
+        yield driver
 
 
 # -- raw protocol clients (for what pusher-js cannot send: forged auth, last_seq, big frames) ------
