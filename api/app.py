@@ -19,6 +19,7 @@ from api.query import routes as query_routes
 from api.state import Edge
 from api.tokens import SqlTokenStore, TokenStore
 from api.triggers import KafkaTriggerSink, TriggerSink
+from api.webhooks import Webhooks
 from schemas.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -64,13 +65,20 @@ def create_app(
         bus=KafkaBus(settings.kafka_bootstrap, config.bus_topic) if config.consume else LocalBus(),
     )
     edge.bus.on(users.USER_EVENT, lambda message: users.deliver(edge, message))
+    if config.webhook_urls:
+        edge.webhooks = Webhooks(settings, edge.bus, edge.metrics)
+        edge.registry.listener = edge.webhooks.changed
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         task: asyncio.Task[None] | None = None
-        bus_task: asyncio.Task[None] | None = None
+        background: list[asyncio.Task[None]] = []
+        announcer: asyncio.Task[None] | None = None
         if isinstance(edge.bus, KafkaBus):
-            bus_task = asyncio.create_task(edge.bus.run(), name="edge-bus")
+            background.append(asyncio.create_task(edge.bus.run(), name="edge-bus"))
+        if edge.webhooks is not None:
+            announcer = asyncio.create_task(edge.webhooks.run_announcer(), name="webhooks-announcer")
+            background.append(asyncio.create_task(edge.webhooks.run_sender(), name="webhooks-sender"))
         if config.consume:
             task = asyncio.create_task(DeltaConsumer(edge).run(), name="deltas-consumer")
         else:
@@ -80,7 +88,12 @@ def create_app(
         finally:
             for conn in list(edge.connections.values()):
                 conn.close(4200, "Edge shutting down: reconnect")
-            for running in (task, bus_task):
+            if edge.webhooks is not None and announcer is not None:
+                announcer.cancel()  # `stop` publishes what is left, in order, and sends what follows
+                with contextlib.suppress(asyncio.CancelledError):
+                    await announcer
+                await edge.webhooks.stop()
+            for running in (task, *background):
                 if running is not None:
                     running.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

@@ -13,6 +13,7 @@ from api.history import Delta, HistoryStore
 from api.metrics import Metrics, Sample
 from api.tokens import TokenStore
 from api.triggers import TriggerSink
+from api.webhooks import Webhooks
 from schemas.settings import EdgeSettings, Settings
 
 
@@ -26,6 +27,7 @@ class Edge:
     connections: dict[str, Connection] = field(default_factory=dict)
     consumer_state: str = "stopped"
     bus: Bus = field(default_factory=LocalBus)
+    webhooks: Webhooks | None = None  # when EDGE_WEBHOOK_URLS is set (api/app.py)
 
     def __post_init__(self) -> None:
         self.history = HistoryStore(self.config.history_size, self.config.history_max_channels)

@@ -334,3 +334,5 @@ def _client_event(edge: Edge, conn: Connection, frame: protocol.ClientFrame, buc
         out["user_id"] = membership.user_id
     text = json.dumps(out, separators=(",", ":"), ensure_ascii=False)
     edge.registry.publish(channel, text, exclude=conn.socket_id)
+    if edge.webhooks is not None:
+        edge.webhooks.client_event(channel, frame.event, frame.data, conn.socket_id, out.get("user_id"))

@@ -80,7 +80,21 @@ class EdgeSettings(BaseSettings):
     http_max_batch: int = Field(default=10)
     http_timestamp_skew: int = Field(default=600, description="Seconds auth_timestamp may be off.")
 
-    @field_validator("allowed_origins", "client_events_channels", mode="before")
+    # -- webhooks (api/webhooks.py) ---------------------------------------------------------
+    webhook_urls: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description=(
+            "URLs that get Pusher webhooks (channel_occupied/vacated, member_added/removed, client_event), "
+            "signed with the app secret; empty (the default) sends none."
+        ),
+    )
+    webhook_queue_max: int = Field(default=10_000, description="Webhook events waiting to be sent (dropped beyond).")
+    webhook_batch_max: int = Field(default=50, description="Events per webhook request at most.")
+    webhook_batch_delay: float = Field(default=0.1, description="Seconds events gather before a request goes.")
+    webhook_attempts: int = Field(default=8, description="Tries per request (backoff 0.5 s doubling, 30 s at most).")
+    webhook_timeout: float = Field(default=5.0, description="Seconds one webhook request may take.")
+
+    @field_validator("allowed_origins", "client_events_channels", "webhook_urls", mode="before")
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return split_list(value)
