@@ -205,7 +205,7 @@ async def list_channels(request: Request) -> JSONResponse:
         return _error(edge, "channels", exc.status, exc.message)
     channels: dict[str, dict[str, int]] = {}
     for channel in edge.registry:
-        if not channel.name.startswith(prefix) or not channel.subscribers:
+        if not channel.name.startswith(prefix) or not channel.subscribers or users.is_user_channel(channel.name):
             continue
         info: dict[str, int] = {}
         if "user_count" in fields:

@@ -62,6 +62,7 @@ def test_signin_then_user_channel_gets_send_to_user(harness: Harness) -> None:
         event = recv(ws)
         assert event == {"event": "Hello", "channel": "#server-to-user-3", "data": {"total": "9.99"}}
         assert harness.sink.sent == []  # user events never go to the worker's topic
+        assert official(harness).channels_info() == {"channels": {}}  # user channels are not listed
 
 
 def test_user_channel_needs_the_matching_signin(harness: Harness) -> None:
