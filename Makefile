@@ -13,7 +13,7 @@ WEB_STAMP := web/node_modules/.installed-stamp
 BROWSER_STAMP := tests/browser/node_modules/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: up down status secrets test test-unit lint typecheck check bench install jars clean-state help chromium
+.PHONY: up down status secrets test test-unit lint typecheck check bench bench-client install jars clean-state help chromium
 
 help:
 	@echo "make up      install what is missing, start PostgreSQL, Kafka, Connect+Debezium, worker, edge, simulator"
@@ -83,9 +83,16 @@ typecheck: $(VENV_STAMP)
 
 check: lint typecheck
 
-bench: install
+bench: install bench-client
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench
+
+# The fan-out bench's compiled subscribers (Go; gorilla/websocket from the Go module proxy).
+bench-client: .run/bench-loadclient
+.run/bench-loadclient: bench/loadclient/main.go bench/loadclient/go.mod bench/loadclient/go.sum
+	@command -v go >/dev/null || { echo "go not found: install Go >= 1.22 (bench/loadclient)"; exit 1; }
+	mkdir -p .run
+	cd bench/loadclient && go build -o $(CURDIR)/.run/bench-loadclient .
 
 clean-state: down
 	rm -rf .run

@@ -17,7 +17,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import auth, guard, http_api, pages, websocket
+from api import auth, guard, http_api, pages, users, websocket
+from api.bus import KafkaBus, LocalBus
 from api.delivery import DeltaConsumer
 from api.metrics import scrape_allowed
 from api.query import routes as query_routes
@@ -25,6 +26,7 @@ from api.state import Edge
 from api.terminate import ControlConsumer, ControlSink, RevocationWatch
 from api.tokens import SqlTokenStore, TokenStore
 from api.triggers import KafkaTriggerSink, TriggerSink
+from api.webhooks import Webhooks
 from schemas.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -92,7 +94,7 @@ async def healthz(request: Request) -> JSONResponse:
 
 async def readyz(request: Request) -> JSONResponse:
     edge: Edge = request.app.state.edge
-    ready = edge.ready.is_set() and (edge.control_ready.is_set() or not edge.config.consume)
+    ready = edge.ready.is_set() and (edge.control_ready.is_set() or not edge.config.consume) and edge.bus.ready.is_set()
     return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
 
 
@@ -114,11 +116,22 @@ def create_app(
         tokens=tokens or SqlTokenStore(settings.sqlalchemy_url),
         sink=sink or KafkaTriggerSink(settings.kafka_bootstrap, config.triggers_topic),
         control=ControlSink(settings.kafka_bootstrap, config.control_topic) if config.consume else None,
+        bus=KafkaBus(settings.kafka_bootstrap, config.bus_topic) if config.consume else LocalBus(),
     )
+    edge.bus.on(users.USER_EVENT, lambda message: users.deliver(edge, message))
+    if config.webhook_urls:
+        edge.webhooks = Webhooks(settings, edge.bus, edge.metrics)
+        edge.registry.listener = edge.webhooks.changed
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(RevocationWatch(edge).run(), name="revocation-watch")]
+        announcer: asyncio.Task[None] | None = None
+        if isinstance(edge.bus, KafkaBus):
+            tasks.append(asyncio.create_task(edge.bus.run(), name="edge-bus"))
+        if edge.webhooks is not None:
+            announcer = asyncio.create_task(edge.webhooks.run_announcer(), name="webhooks-announcer")
+            tasks.append(asyncio.create_task(edge.webhooks.run_sender(), name="webhooks-sender"))
         if config.consume:
             tasks.append(asyncio.create_task(DeltaConsumer(edge).run(), name="deltas-consumer"))
             tasks.append(asyncio.create_task(ControlConsumer(edge).run(), name="control-consumer"))
@@ -130,10 +143,17 @@ def create_app(
         finally:
             for conn in list(edge.connections.values()):
                 conn.close(4200, "Edge shutting down: reconnect")
+            if edge.webhooks is not None and announcer is not None:
+                announcer.cancel()  # `stop` publishes what is left, in order, and sends what follows
+                with contextlib.suppress(asyncio.CancelledError):
+                    await announcer
+                await edge.webhooks.stop()
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if isinstance(edge.bus, KafkaBus):
+                await edge.bus.close()
             for part in (edge.sink, edge.control):
                 close = getattr(part, "close", None)
                 if close is not None:
@@ -146,6 +166,7 @@ def create_app(
         routes=[
             WebSocketRoute("/app/{key}", websocket.endpoint),
             Route("/broadcasting/auth", auth.broadcasting_auth, methods=["POST"]),
+            Route("/broadcasting/user-auth", users.user_authentication, methods=["POST"]),
             Route("/apps/{app_id}/events", http_api.trigger_event, methods=["POST"]),
             Route("/apps/{app_id}/batch_events", http_api.trigger_batch, methods=["POST"]),
             Route("/apps/{app_id}/channels", http_api.list_channels, methods=["GET"]),

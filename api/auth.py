@@ -2,7 +2,8 @@
 
 Called by pusher-js / Laravel Echo with ``socket_id`` and ``channel_name`` (form-encoded or JSON)
 and ``Authorization: Bearer <token>``. Answers ``{"auth": "key:signature"}`` (and ``channel_data``
-for presence channels), 401 without a valid token, 403 when the policy says no.
+for presence channels, ``shared_secret`` for ``private-encrypted-`` ones), 401 without a valid
+token, 403 when the policy says no.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from api import guard, policy, protocol, signing
+from api import encryption, guard, policy, protocol, signing
 from api.bodies import BadInput, parse_json, read_body
 from api.state import Edge
 from api.terminate import Grant
@@ -82,8 +83,11 @@ async def broadcasting_auth(request: Request) -> JSONResponse:
     if user is None:
         guard.auth_failed(edge, request)
         return _deny(edge, 401, "Unknown or revoked token")
-    if not protocol.is_private(channel) or protocol.is_encrypted(channel):
+    if not protocol.is_private(channel):
         return _deny(edge, 403, "Only private and presence channels are authorized here")
+    master_key = edge.settings.encryption_master_key
+    if protocol.is_encrypted(channel) and master_key is None:
+        return _deny(edge, 403, "Encrypted channels are not enabled (no PUSHER_ENCRYPTION_MASTER_KEY)")
     if not policy.may_subscribe(user, channel):
         log.info("refused user %s (%s) on %s", user.id, user.role, channel)
         return _deny(edge, 403, "Forbidden")
@@ -99,4 +103,7 @@ async def broadcasting_auth(request: Request) -> JSONResponse:
                 "channel_data": channel_data,
             }
         )
-    return JSONResponse({"auth": signing.channel_auth(key, secret, socket_id, channel)})
+    answer = {"auth": signing.channel_auth(key, secret, socket_id, channel)}
+    if protocol.is_encrypted(channel) and master_key is not None:
+        answer["shared_secret"] = encryption.shared_secret(channel, master_key)
+    return JSONResponse(answer)

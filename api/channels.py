@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,9 @@ class Channel:
 class ChannelRegistry:
     def __init__(self) -> None:
         self._channels: dict[str, Channel] = {}
+        #: Told when a channel gets its first subscriber / loses its last one here (``("channel", name)``)
+        #: and a presence member its first / last socket (``("member", name, user_id)``): webhooks.
+        self.listener: Callable[[tuple[str, ...], bool], None] | None = None
 
     def get(self, name: str) -> Channel | None:
         return self._channels.get(name)
@@ -56,6 +59,8 @@ class ChannelRegistry:
         channel = self._channels.get(name)
         if channel is None:
             channel = self._channels[name] = Channel(name)
+            if self.listener is not None:
+                self.listener(("channel", name), True)
         channel.subscribers[conn.socket_id] = conn
         conn.subscriptions[name] = membership
         if membership is not None:
@@ -69,6 +74,8 @@ class ChannelRegistry:
                     name,
                 )
                 self.publish(name, frame, exclude=conn.socket_id)
+                if self.listener is not None:
+                    self.listener(("member", name, key), True)
             member.sockets.add(conn.socket_id)
         return channel
 
@@ -87,8 +94,12 @@ class ChannelRegistry:
                     del channel.members[key]
                     frame = protocol.encode("pusher_internal:member_removed", {"user_id": member.user_id}, name)
                     self.publish(name, frame)
+                    if self.listener is not None:
+                        self.listener(("member", name, key), False)
         if not channel.subscribers:
             del self._channels[name]
+            if self.listener is not None:
+                self.listener(("channel", name), False)
 
     def unsubscribe_all(self, conn: Connection) -> None:
         for name in list(conn.subscriptions):

@@ -51,7 +51,8 @@ class Connection:
     last_activity: float = field(default_factory=time.monotonic)
     user_agent: str = ""
     client_address: str = ""
-    #: The user this connection acts for (api.terminate), and the tokens it was authorized with (sha256).
+    #: The user this connection acts for (api.terminate; set by pusher:signin, api/users.py),
+    #: and the tokens it was authorized with (sha256).
     user_id: str | None = None
     token_hashes: set[str] = field(default_factory=set)
 

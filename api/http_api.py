@@ -14,8 +14,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from api import guard, protocol
+from api import guard, protocol, users
 from api.bodies import BadInput, has_lone_surrogate, parse_json, read_body
+from api.bus import BusUnavailable
 from api.signing import RequestAuthError, verify_request
 from api.state import Edge
 from api.triggers import SinkUnavailable, Trigger, decode_event_data
@@ -99,12 +100,14 @@ def _event(edge: Edge, item: dict[str, Any], *, batch: bool) -> list[Trigger]:
     if len(channels) > edge.config.http_max_channels:
         raise ApiError(400, f"At most {edge.config.http_max_channels} channels per event")
     for channel in channels:
-        if not protocol.valid_channel_name(channel):
+        if not (protocol.valid_channel_name(channel) or users.is_user_channel(channel)):
             raise ApiError(400, f"Invalid channel name {str(channel)[:200]!r}")
     if len(set(channels)) != len(channels):
         raise ApiError(400, "Repeated channel")
     if any(protocol.is_encrypted(c) for c in channels) and len(channels) > 1:
         raise ApiError(400, "An encrypted channel must be the only channel of an event")
+    if any(protocol.is_encrypted(c) for c in channels) and edge.settings.encryption_master_key is None:
+        raise ApiError(400, "Encrypted channels are not enabled on this edge (no PUSHER_ENCRYPTION_MASTER_KEY)")
     socket_id = item.get("socket_id")
     if socket_id is not None and not protocol.valid_socket_id(socket_id):
         raise ApiError(400, "Invalid socket_id")
@@ -112,6 +115,16 @@ def _event(edge: Edge, item: dict[str, Any], *, batch: bool) -> list[Trigger]:
     if has_lone_surrogate(value):
         raise ApiError(400, "data holds a lone surrogate (not valid Unicode)")
     return [Trigger(channel=c, event=name, data=value, socket_id=socket_id) for c in channels]
+
+
+async def _send(edge: Edge, triggers: list[Trigger]) -> None:
+    """Channel events to the triggers topic (sequenced by the worker), user events to the edge bus."""
+    to_users = [t for t in triggers if users.is_user_channel(t.channel)]
+    to_channels = [t for t in triggers if not users.is_user_channel(t.channel)]
+    if to_channels:
+        await edge.sink.send(to_channels)
+    for trigger in to_users:
+        await edge.bus.publish(users.bus_message(trigger))
 
 
 async def _handle(request: Request, endpoint: str, batch: bool) -> JSONResponse:
@@ -128,19 +141,48 @@ async def _handle(request: Request, endpoint: str, batch: bool) -> JSONResponse:
             if not all(isinstance(i, dict) for i in items):
                 raise ApiError(400, "Each batch item must be an object")
             triggers = [t for item in items for t in _event(edge, item, batch=True)]
+            infos = [_trigger_info(item) for item in items]
         else:
             triggers = _event(edge, payload, batch=False)
-        await edge.sink.send(triggers)
+            infos = [_trigger_info(payload)]
+        await _send(edge, triggers)
     except ApiError as exc:
         if exc.status == 400:
             guard.note_bad_input(edge, guard.client_address(request), f"{endpoint}: {exc.message}")
         return _error(edge, endpoint, exc.status, exc.message)
-    except SinkUnavailable as exc:
+    except (SinkUnavailable, BusUnavailable) as exc:
         return _error(edge, endpoint, 503, str(exc))
     edge.metrics.inc("edge_http_requests_total", endpoint=endpoint, status="200")
     if batch:
-        return JSONResponse({"batch": [{} for _ in triggers]})
+        return JSONResponse({"batch": [_counts(edge, t.channel, f) for t, f in zip(triggers, infos, strict=True)]})
+    if infos[0]:
+        return JSONResponse({"channels": {t.channel: _counts(edge, t.channel, infos[0]) for t in triggers}})
     return JSONResponse({})
+
+
+def _trigger_info(item: dict[str, Any]) -> list[str]:
+    """The ``info`` attributes a trigger asks for (``subscription_count``, ``user_count``)."""
+    raw = item.get("info")
+    if raw is None:
+        return []
+    if not isinstance(raw, str):
+        raise ApiError(400, "info must be a comma-separated string")
+    fields = [f.strip() for f in raw.split(",") if f.strip()]
+    unknown = set(fields) - {"user_count", "subscription_count"}
+    if unknown:
+        raise ApiError(400, f"Unknown info attributes: {', '.join(sorted(unknown))}")
+    return fields
+
+
+def _counts(edge: Edge, name: str, fields: list[str]) -> dict[str, int]:
+    """What ``info`` asked for of one channel (``user_count`` of presence channels only)."""
+    subscriptions, users_ = edge.channel_counts(name)
+    info: dict[str, int] = {}
+    if "subscription_count" in fields:
+        info["subscription_count"] = subscriptions
+    if "user_count" in fields and protocol.is_presence(name):
+        info["user_count"] = users_
+    return info
 
 
 async def trigger_event(request: Request) -> JSONResponse:
@@ -172,7 +214,7 @@ async def list_channels(request: Request) -> JSONResponse:
         return _error(edge, "channels", exc.status, exc.message)
     channels: dict[str, dict[str, int]] = {}
     for channel in edge.registry:
-        if not channel.name.startswith(prefix) or not channel.subscribers:
+        if not channel.name.startswith(prefix) or not channel.subscribers or users.is_user_channel(channel.name):
             continue
         info: dict[str, int] = {}
         if "user_count" in fields:

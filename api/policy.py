@@ -14,9 +14,24 @@ _USER = re.compile(r"(?:private|presence)-user\.([1-9][0-9]{0,17})", re.ASCII)  
 _DASHBOARD = re.compile(r"presence-dashboard(?:\.[A-Za-z0-9_\-=@,.;]+)?", re.ASCII)
 
 
+def plain_form(channel: str) -> str:
+    """The channel the policy judges: ``private-encrypted-``, ``private-cache-`` and ``presence-cache-``
+    channels are allowed exactly as their plain ``private-`` / ``presence-`` forms."""
+    for variant, plain in (
+        ("private-encrypted-", "private-"),
+        ("private-cache-", "private-"),
+        ("presence-cache-", "presence-"),
+    ):
+        if channel.startswith(variant):
+            return plain + channel[len(variant) :]
+    return channel
+
+
 def may_subscribe(user: User, channel: str) -> bool:
     """Default deny: ``*-admin.*`` for admins, ``*-user.{id}`` for that user, ``presence-dashboard*``
-    for everybody signed in; public channels need no authorization (so none is given)."""
+    for everybody signed in; public channels need no authorization (so none is given). Encrypted and
+    cache variants follow their plain form (`plain_form`)."""
+    channel = plain_form(channel)
     if _ADMIN.fullmatch(channel):
         return user.role == "admin"
     match = _USER.fullmatch(channel)

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from api.bus import Bus, LocalBus
 from api.channels import ChannelRegistry
 from api.connection import Connection
 from api.history import Delta, HistoryStore
@@ -14,6 +15,7 @@ from api.ratelimit import KeyedBuckets, OncePer
 from api.terminate import Control, Grants, LocalControl
 from api.tokens import TokenStore
 from api.triggers import TriggerSink
+from api.webhooks import Webhooks
 from schemas.settings import EdgeSettings, Settings
 
 
@@ -27,6 +29,8 @@ class Edge:
     connections: dict[str, Connection] = field(default_factory=dict)
     consumer_state: str = "stopped"
     control: Control | None = None  # where terminate orders go; None: this edge only
+    bus: Bus = field(default_factory=LocalBus)
+    webhooks: Webhooks | None = None  # when EDGE_WEBHOOK_URLS is set (api/app.py)
 
     def __post_init__(self) -> None:
         self.history = HistoryStore(self.config.history_size, self.config.history_max_channels)
@@ -54,6 +58,13 @@ class Edge:
             self.metrics.inc("edge_deltas_duplicate_total")
             return 0
         return self.registry.publish(delta.channel, delta.frame, exclude=delta.exclude_socket_id)
+
+    def channel_counts(self, name: str) -> tuple[int, int]:
+        """Subscriptions and presence members of ``name`` on this edge."""
+        channel = self.registry.get(name)
+        if channel is None:
+            return 0, 0
+        return len(channel.subscribers), len(channel.members)
 
     def _collect(self) -> Iterable[tuple[str, Sample]]:
         yield "edge_connections", ((), float(len(self.connections)))

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from api import guard, protocol, signing, terminate
+from api import guard, protocol, signing, terminate, users
 from api.bodies import BadInput, parse_json
 from api.connection import Connection, Membership, new_socket_id
 from api.history import Delta
@@ -225,12 +225,14 @@ async def _dispatch(edge: Edge, conn: Connection, frame: protocol.ClientFrame, b
         conn.send(protocol.pong())
     elif event == "pusher:pong":
         pass  # last_activity is already updated
+    elif event == "pusher:signin":
+        users.signin(edge, conn, frame.data)
     elif event == "pusher:subscribe":
         await _subscribe(edge, conn, frame.data)
     elif event == "pusher:unsubscribe":
         data = frame.data
         channel = data.get("channel") if isinstance(data, dict) else None
-        if not protocol.valid_channel_name(channel):
+        if not (protocol.valid_channel_name(channel) or users.is_user_channel(channel)):
             raise ProtocolError("pusher:unsubscribe needs a valid channel")
         assert isinstance(channel, str)
         edge.registry.unsubscribe(conn, channel)
@@ -269,6 +271,10 @@ async def _subscribe(edge: Edge, conn: Connection, data: Any) -> None:
     if not isinstance(data, dict):
         raise ProtocolError("pusher:subscribe needs data {channel, ...}")
     channel = data.get("channel")
+    if users.is_user_channel(channel):
+        assert isinstance(channel, str)
+        users.subscribe(edge, conn, channel)
+        return
     if not protocol.valid_channel_name(channel):
         raise ProtocolError("Invalid channel name")
     assert isinstance(channel, str)
@@ -384,3 +390,5 @@ def _client_event(edge: Edge, conn: Connection, frame: protocol.ClientFrame, buc
         out["user_id"] = membership.user_id
     text = json.dumps(out, separators=(",", ":"), ensure_ascii=False)
     edge.registry.publish(channel, text, exclude=conn.socket_id)
+    if edge.webhooks is not None:
+        edge.webhooks.client_event(channel, frame.event, frame.data, conn.socket_id, out.get("user_id"))

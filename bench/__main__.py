@@ -56,6 +56,12 @@ def parser() -> argparse.ArgumentParser:
         help="servers to run, in order, among edge, edge-deflate (EDGE_PER_MESSAGE_DEFLATE=true), baseline",
     )
     f.add_argument(
+        "--client",
+        choices=["auto", "go", "python"],
+        default="auto",
+        help="subscriber processes: the compiled bench/loadclient (go; auto when built) or bench.ws_clients",
+    )
+    f.add_argument(
         "--source",
         choices=["kafka", "local"],
         default="kafka",

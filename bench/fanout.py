@@ -115,6 +115,20 @@ async def wait_server(kind: str, proc: Proc, port: int, within: float = 60) -> N
     raise TimeoutError(f"{proc.name} not ready in {within}s:\n{proc.tail()}")
 
 
+GO_CLIENT = get_settings().run_dir / "bench-loadclient"  # built by `make bench` from bench/loadclient
+CLIENT: dict[str, str] = {"kind": "auto"}
+
+
+def client_argv() -> list[str]:
+    """The subscriber processes: the compiled Go client when built (or asked for), else bench.ws_clients."""
+    kind = CLIENT["kind"]
+    if kind == "go" or (kind == "auto" and GO_CLIENT.exists()):
+        if not GO_CLIENT.exists():
+            raise RuntimeError(f"{GO_CLIENT} is not built: run `make bench-client`")
+        return [str(GO_CLIENT)]
+    return [sys.executable, "-m", "bench.ws_clients"]
+
+
 async def start_clients(kind: str, port: int, k: int, procs: int) -> tuple[list[subprocess.Popen[bytes]], float]:
     if is_edge(kind):
         url, mode = f"ws://127.0.0.1:{port}/app/{KEY}?protocol=7&client=bench&version=1", "pusher"
@@ -125,9 +139,7 @@ async def start_clients(kind: str, port: int, k: int, procs: int) -> tuple[list[
     clients = [
         subprocess.Popen(  # noqa: ASYNC220
             [
-                sys.executable,
-                "-m",
-                "bench.ws_clients",
+                *client_argv(),
                 "--url",
                 url,
                 "--n",
@@ -356,6 +368,8 @@ def parse_servers(text: str) -> tuple[str, ...]:
 def main(args: Any) -> dict[str, Any]:
     servers = parse_servers(getattr(args, "servers", "edge,baseline"))
     source = getattr(args, "source", "kafka")
+    CLIENT["kind"] = getattr(args, "client", "auto")
+    print(f"[fanout] subscribers: {' '.join(client_argv())}", flush=True)
     return asyncio.run(
         bench(parse_configs(args.configs), args.seconds, args.client_procs, args.profile, servers, source)
     )

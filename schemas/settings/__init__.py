@@ -12,11 +12,12 @@ Production deployments must set at least the secrets (`PUSHER_APP_SECRET`) expli
 
 from __future__ import annotations
 
+import base64
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 
 from schemas.settings._env import Without, env_config
@@ -95,6 +96,13 @@ class Settings(BaseSettings):
         default=False,
         description="DEVELOPMENT ONLY: let the edge run with the published PUSHER_APP_SECRET above.",
     )
+    pusher_encryption_master_key: str = Field(
+        default="",
+        description=(
+            "32 bytes, base64: the master key of end-to-end encrypted channels (private-encrypted-*); "
+            "empty disables them. Generate one with `openssl rand -base64 32`."
+        ),
+    )
     pusher_host: str = Field(default="127.0.0.1")
     pusher_port: int = Field(default=8000)
 
@@ -116,6 +124,24 @@ class Settings(BaseSettings):
     sink: Annotated[SinkSettings, NoDecode] = Field(
         default_factory=SinkSettings, description="The worker's SQL sink (SINK_*)."
     )
+
+    @field_validator("pusher_encryption_master_key")
+    @classmethod
+    def _master_key(cls, value: str) -> str:
+        if value:
+            try:
+                raw = base64.b64decode(value, validate=True)
+            except ValueError:
+                raise ValueError("PUSHER_ENCRYPTION_MASTER_KEY must be base64") from None
+            if len(raw) != 32:
+                raise ValueError(f"PUSHER_ENCRYPTION_MASTER_KEY must decode to 32 bytes, not {len(raw)}")
+        return value
+
+    @property
+    def encryption_master_key(self) -> bytes | None:
+        """The raw master key of encrypted channels; None when they are disabled."""
+        key = self.pusher_encryption_master_key
+        return base64.b64decode(key) if key else None
 
     @classmethod
     def settings_customise_sources(

@@ -73,6 +73,10 @@ class EdgeSettings(BaseSettings):
         default="chinook.edge.control",
         description="Orders every edge applies (terminate_connections); created by the edge if missing.",
     )
+    bus_topic: str = Field(
+        default="chinook.edge.bus",
+        description="Edge-to-edge messages (user events, occupancy): every edge reads it from its end (api/bus.py).",
+    )
 
     # -- HTTP API -------------------------------------------------------------------------
     http_max_body_bytes: int = Field(default=262_144)
@@ -101,7 +105,21 @@ class EdgeSettings(BaseSettings):
         description=("Bearer token /metrics asks for; empty: /metrics answers 404. `make up` generates one into .env."),
     )
 
-    @field_validator("allowed_origins", "client_events_channels", mode="before")
+    # -- webhooks (api/webhooks.py) ---------------------------------------------------------
+    webhook_urls: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description=(
+            "URLs that get Pusher webhooks (channel_occupied/vacated, member_added/removed, client_event), "
+            "signed with the app secret; empty (the default) sends none."
+        ),
+    )
+    webhook_queue_max: int = Field(default=10_000, description="Webhook events waiting to be sent (dropped beyond).")
+    webhook_batch_max: int = Field(default=50, description="Events per webhook request at most.")
+    webhook_batch_delay: float = Field(default=0.1, description="Seconds events gather before a request goes.")
+    webhook_attempts: int = Field(default=8, description="Tries per request (backoff 0.5 s doubling, 30 s at most).")
+    webhook_timeout: float = Field(default=5.0, description="Seconds one webhook request may take.")
+
+    @field_validator("allowed_origins", "client_events_channels", "webhook_urls", mode="before")
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return split_list(value)

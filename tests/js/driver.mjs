@@ -4,6 +4,7 @@
 //   {"op":"subscribe","client":"a","channel":"private-admin.sales"}
 //   {"op":"unsubscribe","client":"a","channel":"..."}
 //   {"op":"trigger","client":"a","channel":"...","event":"client-x","data":{}}
+//   {"op":"signin","client":"a"}             (pusher:signin through /broadcasting/user-auth)
 //   {"op":"disconnect","client":"a"}
 //   {"op":"exit"}
 import { createRequire } from 'node:module';
@@ -29,12 +30,24 @@ function connect(cmd) {
       transport: 'ajax',
       headers,
     },
+    userAuthentication: {
+      endpoint: `http://${cmd.host}:${cmd.port}/broadcasting/user-auth`,
+      transport: 'ajax',
+      headers,
+    },
   });
   const client = cmd.client;
   clients.set(client, pusher);
   pusher.connection.bind('state_change', (s) =>
     report({ client, type: 'state', previous: s.previous, current: s.current, socket_id: pusher.connection.socket_id }),
   );
+  pusher.connection.bind('message', (event) => {
+    if (event.event === 'pusher:signin_success') report({ client, type: 'signin_success', data: event.data });
+    if (event.event === 'pusher_internal:subscription_succeeded' && event.channel && event.channel.startsWith('#')) {
+      report({ client, type: 'user_channel_subscribed', channel: event.channel });
+    }
+  });
+  pusher.user.bind_global((event, data) => report({ client, type: 'user_event', event, data }));
   pusher.connection.bind('error', (err) =>
     report({ client, type: 'error', error: err && err.data ? err.data : String(err && err.type) }),
   );
@@ -59,6 +72,7 @@ function subscribe(cmd) {
 const ops = {
   connect,
   subscribe,
+  signin: (cmd) => clients.get(cmd.client).signin(),
   unsubscribe: (cmd) => clients.get(cmd.client).unsubscribe(cmd.channel),
   trigger: (cmd) => clients.get(cmd.client).channel(cmd.channel).trigger(cmd.event, cmd.data),
   disconnect: (cmd) => {

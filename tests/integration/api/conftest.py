@@ -28,6 +28,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from schemas.settings import PROJECT_ROOT, Settings
 from tests.integration.conftest import START_HINT
+from tests.integration.stream.harness import Isolation, Worker, wait_ready
 
 JS_DIR = PROJECT_ROOT / "tests" / "js"
 APP_ID = "4711"  # the official `pusher` package wants a numeric app id
@@ -134,6 +135,23 @@ class EdgeProcess:
 EdgeFactory = Callable[..., Awaitable[EdgeProcess]]
 
 
+@pytest.fixture
+def isolation() -> Isolation:
+    """Topic and state names of one test's own worker (tests/integration/stream/harness.py)."""
+    return Isolation()
+
+
+@pytest.fixture
+def worker(isolation: Isolation, tmp_path: Path) -> Iterator[Worker]:
+    """A real worker (with its sequencer) on `isolation`'s topics; edges send triggers to its `.in`."""
+    started = Worker(isolation, tmp_path, "worker").start()
+    try:
+        wait_ready([started])
+        yield started
+    finally:
+        started.stop()
+
+
 @pytest.fixture(scope="session")
 def kafka_ok(settings: Settings) -> Settings:
     host, _, port = settings.kafka_bootstrap.split(",")[0].rpartition(":")
@@ -157,6 +175,8 @@ async def deltas_topic(kafka_ok: Settings) -> AsyncIterator[str]:
             await asyncio.wait_for(admin.delete_topics([topic]), 30)
         with contextlib.suppress(Exception):  # the edges' control topic, when they made one
             await asyncio.wait_for(admin.delete_topics([f"{topic}.control"]), 30)
+        with contextlib.suppress(Exception):  # the edges' bus (EDGE_BUS_TOPIC), if they made it
+            await asyncio.wait_for(admin.delete_topics([topic + ".bus"]), 30)
     finally:
         await admin.close()
 
@@ -181,6 +201,7 @@ async def edges(
             "DELTAS_TOPIC": topic or deltas_topic,
             "EDGE_CONTROL_TOPIC": f"{deltas_topic}.control",  # this test's edges only
             "EDGE_METRICS_TOKEN": METRICS_TOKEN,
+            "EDGE_BUS_TOPIC": deltas_topic + ".bus",  # the edges of one test share a bus of their own
             "EDGE_ALLOWED_ORIGINS": "http://localhost:3000",
             "EDGE_READY_WAIT": "10",
         }
@@ -314,21 +335,21 @@ class NodeDriver:
         return [r for r in self.reports if r.get("client") == client and r.get("type") == kind]
 
 
-@pytest.fixture
-async def node() -> AsyncIterator[NodeDriver]:
+@contextlib.asynccontextmanager
+async def _driver(script: str, package: str) -> AsyncIterator[NodeDriver]:
     if shutil.which("node") is None:
         pytest.fail("node is not installed (Node 20 is needed for the pusher-js tests)")
-    if not (JS_DIR / "node_modules" / "pusher-js").exists():
-        pytest.fail("pusher-js is not installed: run `npm ci --prefix tests/js`")
+    if not (JS_DIR / "node_modules" / package).exists():
+        pytest.fail(f"{package} is not installed: run `npm ci --prefix tests/js`")
     proc = await asyncio.create_subprocess_exec(
         "node",
-        str(JS_DIR / "driver.mjs"),
+        str(JS_DIR / script),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         cwd=JS_DIR,
     )
     driver = NodeDriver(proc)
-    await driver.expect(lambda r: r.get("type") == "ready", within=15, what="the Node driver to start")
+    await driver.expect(lambda r: r.get("type") == "ready", within=15, what=f"the Node driver {script} to start")
     yield driver
     with contextlib.suppress(Exception):
         await driver.send(op="exit")
@@ -337,6 +358,20 @@ async def node() -> AsyncIterator[NodeDriver]:
     except TimeoutError:
         proc.kill()
         await proc.wait()
+
+
+@pytest.fixture
+async def node() -> AsyncIterator[NodeDriver]:
+    """pusher-js clients (tests/js/driver.mjs)."""
+    async with _driver("driver.mjs", "pusher-js") as driver:
+        yield driver
+
+
+@pytest.fixture
+async def echo() -> AsyncIterator[NodeDriver]:
+    """Laravel Echo clients, broadcaster pusher (tests/js/echo-driver.mjs)."""
+    async with _driver("echo-driver.mjs", "laravel-echo") as driver:
+        yield driver
 
 
 # -- raw protocol clients (for what pusher-js cannot send: forged auth, last_seq, big frames) ------

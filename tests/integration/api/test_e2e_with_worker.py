@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pusher
@@ -18,24 +16,9 @@ from sqlalchemy import Engine, insert, select
 
 from tables.models import customer, invoice
 from tests.integration.api.conftest import APP_ID, KEY, SECRET, EdgeFactory, NodeDriver, raw_client
-from tests.integration.stream.harness import Isolation, Worker, wait_ready
+from tests.integration.stream.harness import Isolation, Worker
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def isolation() -> Isolation:
-    return Isolation()
-
-
-@pytest.fixture
-def worker(isolation: Isolation, tmp_path: Path) -> Iterator[Worker]:
-    started = Worker(isolation, tmp_path, "worker").start()
-    try:
-        wait_ready([started])
-        yield started
-    finally:
-        started.stop()
 
 
 async def test_trigger_through_one_edge_reaches_subscribers_of_both(

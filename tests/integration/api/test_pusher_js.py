@@ -91,3 +91,29 @@ async def test_cache_channel_snapshot(edges: EdgeFactory, deltas: Deltas, node: 
     await node.send(op="subscribe", client="late", channel="cache-admin-totals")
     last = await node.events("late", "cache-admin-totals", 1, within=15)
     assert last[0]["data"] == {"n": 2, "seq": 2}
+
+
+async def test_private_and_presence_cache_channels(
+    edges: EdgeFactory, deltas: Deltas, node: NodeDriver, tokens: dict[str, str]
+) -> None:
+    edge = await edges()
+    await node.connect("early", edge, tokens["admin"])
+    for channel in ("private-cache-admin.totals", "presence-cache-dashboard"):
+        await node.send(op="subscribe", client="early", channel=channel)
+        await node.expect(
+            lambda r, c=channel: r.get("type") == "cache_miss" and r.get("channel") == c,
+            within=15,
+            what=f"pusher:cache_miss on {channel}",
+        )
+        await deltas.send(channel, "Totals", {"total": "1.00"})
+        await deltas.send(channel, "Totals", {"total": "2.00"})
+        await node.events("early", channel, 2, within=15)
+    await node.connect("late", edge, tokens["viewer"])
+    await node.send(op="subscribe", client="late", channel="private-cache-admin.totals")
+    refused = await node.expect(
+        lambda r: r.get("client") == "late" and r.get("type") == "subscription_error", within=15, what="refusal"
+    )
+    assert refused["data"]["status"] == 403  # the viewer may not see private-admin.*, cached or not
+    await node.send(op="subscribe", client="late", channel="presence-cache-dashboard")
+    last = await node.events("late", "presence-cache-dashboard", 1, within=15)
+    assert last[0]["data"] == {"total": "2.00", "seq": 2}

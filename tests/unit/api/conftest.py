@@ -73,9 +73,11 @@ def subscribe(
     return recv(ws)
 
 
-def make_harness(**config: Any) -> Iterator[Harness]:
+def make_harness(settings_update: dict[str, Any] | None = None, **config: Any) -> Iterator[Harness]:
     edge = EdgeSettings(consume=False, **{"metrics_token": METRICS_TOKEN, **config})
-    settings = Settings(pusher_app_id=APP_ID, pusher_app_key=KEY, pusher_app_secret=SECRET, edge=edge)
+    settings = Settings(
+        pusher_app_id=APP_ID, pusher_app_key=KEY, pusher_app_secret=SECRET, edge=edge, **(settings_update or {})
+    )
     store = MemoryTokenStore()
     tokens = {u.role: store.add(u) for u in (ADMIN, ANALYST, VIEWER)}
     sink = MemorySink()
