@@ -3,7 +3,7 @@
     .venv/bin/python bench/parse_bench.py [--events 20000] [--runs 7]
 
 Parses a realistic mix (invoice, invoice_line, track, customer, users; creates, updates,
-deletes) built by `schemas.testing.MessageBuilder`, on one core, and prints the median of
+deletes) built by `tests.support.envelopes.MessageBuilder`, on one core, and prints the median of
 several runs. The schema cache is warm after the first event of each table, as in the worker.
 """
 
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from schemas import jsonio
 from schemas.debezium import DebeziumParser
 from schemas.events import ChangeEvent
-from schemas.testing import MessageBuilder
+from tests.support.envelopes import MessageBuilder
 
 
 def messages(builder: MessageBuilder, count: int) -> list[tuple[bytes, bytes, str]]:

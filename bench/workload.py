@@ -2,7 +2,7 @@
 
 JSON with `schemas.enable=false`, `decimal.handling.mode=string`, adaptive time precision and
 REPLICA IDENTITY FULL (whole before images), deletes followed by tombstones — the settings of
-`infra/connect/chinook-postgres.json` — built with `schemas.testing.MessageBuilder`.
+`infra/connect/chinook-postgres.json` — built with `tests.support.envelopes.MessageBuilder`.
 
 Order: the reference rows first (snapshot `r` of genres, artists, albums, tracks, customers,
 users), then store actions in the simulator's proportions (ops/simulator.py ACTION_WEIGHTS),
@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from ops.simulator import ACTION_WEIGHTS  # the bench's mix is the simulator's
-from schemas.testing import MessageBuilder
+from tests.support.envelopes import MessageBuilder
 
 LINES_PER_INVOICE = (1, 1, 2, 2, 3, 4, 6, 9)
 CDC_TABLES = ("invoice", "invoice_line", "users", "customer", "track", "album", "artist", "genre")

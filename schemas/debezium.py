@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from schemas import jsonio
+from schemas.columns import CAPTURED_TABLE_NAMES
 from schemas.decoding import DecodeError
 from schemas.events import (
     ChangeEvent,
@@ -31,7 +32,6 @@ from schemas.events import (
 )
 from schemas.records import RECORD_TYPES, RecordType
 from schemas.rows import DecodingOptions, RowDecoder, plan_schemaless, plan_with_schema
-from tables.models import CAPTURED_TABLE_NAMES
 
 __all__ = ["DebeziumParser", "parse_key", "parse_record", "table_of_topic"]
 

@@ -1,11 +1,16 @@
 """SQLAlchemy metadata of the source database: the Chinook store and the app's users.
 
-This DDL is the project's own (the Chinook *rows* come from the upstream project, see
-`data/chinook/LICENSE.md`). Column names follow the upstream PostgreSQL edition (snake_case),
-so Debezium topics are `chinook.public.<table>`.
+The captured tables' columns come from the catalogue (`schemas/columns.py`); this module adds
+what only the database needs: identities, foreign keys, indexes, defaults, and the tables that
+stay out of the change feed (`user_token`). Column names follow the upstream PostgreSQL edition
+(snake_case), so Debezium topics are `chinook.public.<table>`; the Chinook *rows* come from the
+upstream project (see `data/chinook/LICENSE.md`).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -21,142 +26,98 @@ from sqlalchemy import (
     Text,
     func,
 )
+from sqlalchemy.schema import SchemaItem
+from sqlalchemy.types import TypeEngine
+
+from schemas.columns import CAPTURED, CAPTURED_TABLE_NAMES, CHINOOK_TABLE_NAMES, ColumnKind, ColumnSpec
+
+__all__ = ["CAPTURED_TABLES", "CAPTURED_TABLE_NAMES", "CHINOOK_TABLES", "ROLES", "metadata"]
 
 metadata = MetaData(schema="public")
 
-MONEY = Numeric(10, 2)
 
-artist = Table(
-    "artist",
-    metadata,
-    Column("artist_id", Integer, Identity(always=True), primary_key=True),
-    Column("name", String(120)),
-)
+@dataclass(frozen=True)
+class _Db:
+    """What the database alone adds to a catalogue column."""
 
-album = Table(
-    "album",
-    metadata,
-    Column("album_id", Integer, Identity(always=True), primary_key=True),
-    Column("title", String(160), nullable=False),
-    Column("artist_id", Integer, ForeignKey("artist.artist_id"), nullable=False, index=True),
-)
+    items: tuple[SchemaItem, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict)
 
-employee = Table(
-    "employee",
-    metadata,
-    Column("employee_id", Integer, Identity(always=True), primary_key=True),
-    Column("last_name", String(20), nullable=False),
-    Column("first_name", String(20), nullable=False),
-    Column("title", String(30)),
-    Column("reports_to", Integer, ForeignKey("employee.employee_id"), index=True),
-    Column("birth_date", DateTime),
-    Column("hire_date", DateTime),
-    Column("address", String(70)),
-    Column("city", String(40)),
-    Column("state", String(40)),
-    Column("country", String(40)),
-    Column("postal_code", String(10)),
-    Column("phone", String(24)),
-    Column("fax", String(24)),
-    Column("email", String(60)),
-)
 
-customer = Table(
-    "customer",
-    metadata,
-    Column("customer_id", Integer, Identity(always=True), primary_key=True),
-    Column("first_name", String(40), nullable=False),
-    Column("last_name", String(20), nullable=False),
-    Column("company", String(80)),
-    Column("address", String(70)),
-    Column("city", String(40)),
-    Column("state", String(40)),
-    Column("country", String(40)),
-    Column("postal_code", String(10)),
-    Column("phone", String(24)),
-    Column("fax", String(24)),
-    Column("email", String(60), nullable=False),
-    Column("support_rep_id", Integer, ForeignKey("employee.employee_id"), index=True),
-)
+def _db(*items: SchemaItem, **options: Any) -> _Db:
+    return _Db(items, options)
 
-genre = Table(
-    "genre",
-    metadata,
-    Column("genre_id", Integer, Identity(always=True), primary_key=True),
-    Column("name", String(120)),
-)
 
-media_type = Table(
-    "media_type",
-    metadata,
-    Column("media_type_id", Integer, Identity(always=True), primary_key=True),
-    Column("name", String(120)),
-)
+def _sql_type(spec: ColumnSpec) -> TypeEngine[Any]:
+    if spec.kind is ColumnKind.INT:
+        return Integer()
+    if spec.kind is ColumnKind.STR:
+        return Text() if spec.length is None else String(spec.length)
+    if spec.kind is ColumnKind.DECIMAL:
+        return Numeric(spec.precision, spec.scale)
+    return DateTime(timezone=spec.kind is ColumnKind.TIMESTAMPTZ)
 
-track = Table(
+
+def _captured(name: str, **extras: _Db) -> Table:
+    """A captured table: its columns from the catalogue, `extras` by column name."""
+    (spec,) = [t for t in CAPTURED if t.name == name]
+    unknown = set(extras) - {c.name for c in spec.columns}
+    if unknown:
+        raise KeyError(f"{name}: no such columns {sorted(unknown)}")
+    columns = []
+    for column in spec.columns:
+        extra = extras.get(column.name, _Db())
+        columns.append(
+            Column(
+                column.name,
+                _sql_type(column),
+                *extra.items,
+                primary_key=column.primary_key,
+                nullable=column.nullable,
+                **extra.options,
+            )
+        )
+    return Table(name, metadata, *columns)
+
+
+_ID = _db(Identity(always=True))
+
+
+def _ref(target: str, **options: Any) -> _Db:
+    return _db(ForeignKey(target), index=True, **options)
+
+
+artist = _captured("artist", artist_id=_ID)
+album = _captured("album", album_id=_ID, artist_id=_ref("artist.artist_id"))
+employee = _captured("employee", employee_id=_ID, reports_to=_ref("employee.employee_id"))
+customer = _captured("customer", customer_id=_ID, support_rep_id=_ref("employee.employee_id"))
+genre = _captured("genre", genre_id=_ID)
+media_type = _captured("media_type", media_type_id=_ID)
+track = _captured(
     "track",
-    metadata,
-    Column("track_id", Integer, Identity(always=True), primary_key=True),
-    Column("name", String(200), nullable=False),
-    Column("album_id", Integer, ForeignKey("album.album_id"), index=True),
-    Column("media_type_id", Integer, ForeignKey("media_type.media_type_id"), nullable=False, index=True),
-    Column("genre_id", Integer, ForeignKey("genre.genre_id"), index=True),
-    Column("composer", String(220)),
-    Column("milliseconds", Integer, nullable=False),
-    Column("bytes", Integer),
-    Column("unit_price", MONEY, nullable=False),
+    track_id=_ID,
+    album_id=_ref("album.album_id"),
+    media_type_id=_ref("media_type.media_type_id"),
+    genre_id=_ref("genre.genre_id"),
 )
-
-invoice = Table(
-    "invoice",
-    metadata,
-    Column("invoice_id", Integer, Identity(always=True), primary_key=True),
-    Column("customer_id", Integer, ForeignKey("customer.customer_id"), nullable=False, index=True),
-    Column("invoice_date", DateTime, nullable=False),  # UTC wall time, as upstream (no zone)
-    Column("billing_address", String(70)),
-    Column("billing_city", String(40)),
-    Column("billing_state", String(40)),
-    Column("billing_country", String(40)),
-    Column("billing_postal_code", String(10)),
-    Column("total", MONEY, nullable=False),
-)
-
-invoice_line = Table(
+invoice = _captured("invoice", invoice_id=_ID, customer_id=_ref("customer.customer_id"))
+# No ON DELETE CASCADE: the simulator deletes lines explicitly, so each delete is its own event.
+invoice_line = _captured(
     "invoice_line",
-    metadata,
-    Column("invoice_line_id", Integer, Identity(always=True), primary_key=True),
-    # No ON DELETE CASCADE: the simulator deletes lines explicitly, so each delete is its own event.
-    Column("invoice_id", Integer, ForeignKey("invoice.invoice_id"), nullable=False, index=True),
-    Column("track_id", Integer, ForeignKey("track.track_id"), nullable=False, index=True),
-    Column("unit_price", MONEY, nullable=False),
-    Column("quantity", Integer, nullable=False),
+    invoice_line_id=_ID,
+    invoice_id=_ref("invoice.invoice_id"),
+    track_id=_ref("track.track_id"),
 )
-
-playlist = Table(
-    "playlist",
-    metadata,
-    Column("playlist_id", Integer, Identity(always=True), primary_key=True),
-    Column("name", String(120)),
-)
-
-playlist_track = Table(
-    "playlist_track",
-    metadata,
-    Column("playlist_id", Integer, ForeignKey("playlist.playlist_id"), primary_key=True, index=True),
-    Column("track_id", Integer, ForeignKey("track.track_id"), primary_key=True, index=True),
-)
+playlist = _captured("playlist", playlist_id=_ID)
+playlist_track = _captured("playlist_track", playlist_id=_ref("playlist.playlist_id"), track_id=_ref("track.track_id"))
 
 # -- the app's own tables -------------------------------------------------------------
 
-users = Table(
+users = _captured(
     "users",
-    metadata,
-    Column("id", Integer, Identity(always=False), primary_key=True),
-    Column("name", String(120), nullable=False),
-    Column("email", String(255), nullable=False, unique=True),
-    Column("role", String(20), nullable=False),  # admin | analyst | viewer
-    Column("last_activity", DateTime(timezone=True)),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    id=_db(Identity(always=False)),
+    email=_db(unique=True),
+    created_at=_db(server_default=func.now()),
 )
 
 user_token = Table(
@@ -174,21 +135,7 @@ Index("user_token_user_id_idx", user_token.c.user_id)
 ROLES = ("admin", "analyst", "viewer")
 
 #: Chinook tables in load order (parents before children).
-CHINOOK_TABLES: tuple[Table, ...] = (
-    artist,
-    album,
-    employee,
-    customer,
-    genre,
-    media_type,
-    track,
-    invoice,
-    invoice_line,
-    playlist,
-    playlist_track,
-)
+CHINOOK_TABLES: tuple[Table, ...] = tuple(metadata.tables[f"public.{name}"] for name in CHINOOK_TABLE_NAMES)
 
 #: Tables Debezium captures (REPLICA IDENTITY FULL). `user_token` stays out of the change feed.
-CAPTURED_TABLES: tuple[Table, ...] = (*CHINOOK_TABLES, users)
-
-CAPTURED_TABLE_NAMES: tuple[str, ...] = tuple(t.name for t in CAPTURED_TABLES)
+CAPTURED_TABLES: tuple[Table, ...] = tuple(metadata.tables[f"public.{name}"] for name in CAPTURED_TABLE_NAMES)

@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from schemas.columns import CAPTURED_TABLE_NAMES
 from schemas.settings import Settings
-from tables.models import CAPTURED_TABLE_NAMES
 
 from .errors import StackError
 from .templates import INFRA_DIR, render

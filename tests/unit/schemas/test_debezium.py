@@ -15,7 +15,7 @@ from schemas.debezium import DebeziumParser, parse_key, parse_record
 from schemas.events import ChangeEvent, Op, ParseFailure, Position, SkipKind, Skipped, Tombstone
 from schemas.records import Customer, Invoice, InvoiceLine, Track, User
 from schemas.rows import DecodingOptions
-from schemas.testing import MessageBuilder
+from tests.support.envelopes import MessageBuilder
 
 WHEN = datetime(2024, 5, 1, 10, 30, 15, 123456, tzinfo=UTC)
 

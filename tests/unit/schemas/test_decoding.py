@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from schemas import decoding as d
-from schemas.testing import decimal_to_precise
+from tests.support.envelopes import decimal_to_precise
 
 
 def b64(data: bytes) -> str:

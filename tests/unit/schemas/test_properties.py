@@ -15,7 +15,7 @@ from schemas.columns import ColumnKind
 from schemas.debezium import DebeziumParser, parse_record
 from schemas.events import ChangeEvent, ParseFailure, Skipped, Tombstone
 from schemas.records import RECORD_TYPES, Invoice
-from schemas.testing import MessageBuilder
+from tests.support.envelopes import MessageBuilder
 
 TOPICS = st.sampled_from([f"chinook.public.{t}" for t in RECORD_TYPES] + ["chinook.public.playlist", "", "x"])
 BUILDERS = st.builds(

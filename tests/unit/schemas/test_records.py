@@ -8,9 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from schemas.columns import COLUMNS, ColumnKind
+from schemas.columns import CAPTURED_TABLE_NAMES, COLUMNS, ColumnKind
 from schemas.records import RECORD_TYPES, Invoice
-from tables.models import CAPTURED_TABLE_NAMES
 
 SENSITIVE = {"email", "phone", "fax", "address", "company", "postal_code", "billing_address", "token_sha256"}
 

@@ -15,14 +15,9 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from schemas import jsonio
-from schemas.columns import COLUMNS, ColumnKind, ColumnSpec
-from tables.models import CAPTURED_TABLES
+from schemas.columns import COLUMNS, PRIMARY_KEYS, ColumnKind, ColumnSpec
 
 __all__ = ["MessageBuilder", "decimal_to_precise", "zoned"]
-
-PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
-    str(t.name): tuple(str(c.name) for c in t.primary_key.columns) for t in CAPTURED_TABLES
-}
 
 _SOURCE_SCHEMA: dict[str, Any] = {
     "type": "struct",
