@@ -1,13 +1,12 @@
 """Per-channel delta history: a bounded ring of recent events plus the channel's current state.
 
-Each `Delta` holds the frame already encoded (once) for every subscriber and every replay.
+Each `EncodedDelta` holds the Pusher frame encoded once for every subscriber and every replay.
 `seq` rises by exactly one per channel; a duplicate (``seq <= last``) is dropped, a gap starts
 the ring afresh (a resume across the gap then gets `chinook:resync`).
 """
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,68 +14,60 @@ from itertools import islice
 from typing import Any
 
 from api import protocol
+from schemas.messages import Delta, InvalidDelta
+
+__all__ = ["ChannelHistory", "EncodedDelta", "HistoryStore", "InvalidDelta", "delta_from_record"]
 
 
 @dataclass(frozen=True, slots=True)
-class Delta:
-    channel: str
-    event: str
-    seq: int
-    ts_ms: int
+class EncodedDelta:
+    """A `Delta` and its Pusher frame (whose data carries `seq`)."""
+
+    delta: Delta
     frame: str
-    exclude_socket_id: str | None = None
+
+    @property
+    def channel(self) -> str:
+        return self.delta.channel
+
+    @property
+    def event(self) -> str:
+        return self.delta.event
+
+    @property
+    def seq(self) -> int:
+        return self.delta.seq
+
+    @property
+    def exclude_socket_id(self) -> str | None:
+        return self.delta.exclude_socket_id
 
 
-class InvalidDelta(ValueError):
-    pass
-
-
-def delta_from_record(value: bytes | str) -> Delta:
-    """Decode one `chinook.deltas` record value and encode its Pusher frame (data carries seq)."""
-    try:
-        raw = json.loads(value)
-    except ValueError as exc:
-        raise InvalidDelta(f"not JSON: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise InvalidDelta("not a JSON object")
-    channel, event, seq = raw.get("channel"), raw.get("event"), raw.get("seq")
-    if not protocol.valid_channel_name(channel):
-        raise InvalidDelta(f"bad channel {channel!r}")
-    if not isinstance(event, str) or not event or len(event) > protocol.EVENT_NAME_MAX:
-        raise InvalidDelta(f"bad event {event!r}")
-    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
-        raise InvalidDelta(f"bad seq {seq!r}")
-    ts_ms = raw.get("ts_ms", 0)
-    if not isinstance(ts_ms, int) or isinstance(ts_ms, bool):
-        ts_ms = 0
-    data = raw.get("data")
-    payload: dict[str, Any] = dict(data) if isinstance(data, dict) else {"value": data}
-    payload["seq"] = seq
-    exclude = raw.get("exclude_socket_id")
-    assert isinstance(channel, str)
-    return Delta(
-        channel=channel,
-        event=event,
-        seq=seq,
-        ts_ms=ts_ms,
-        frame=protocol.encode(event, payload, channel),
-        exclude_socket_id=exclude if isinstance(exclude, str) else None,
-    )
+def delta_from_record(value: bytes | str) -> EncodedDelta:
+    """Decode one `chinook.deltas` record value (`Delta.decode`), check Pusher's names, encode its frame."""
+    delta = Delta.decode(value)
+    if not protocol.valid_channel_name(delta.channel):
+        raise InvalidDelta(f"bad channel {delta.channel!r:.80}")
+    if len(delta.event) > protocol.EVENT_NAME_MAX:
+        raise InvalidDelta(f"bad event {delta.event!r:.80}")
+    payload: dict[str, Any] = dict(delta.data) if isinstance(delta.data, dict) else {"value": delta.data}
+    payload["seq"] = delta.seq
+    return EncodedDelta(delta, protocol.encode(delta.event, payload, delta.channel))
 
 
 class ChannelHistory:
     """The recent events of one channel (contiguous in seq) and its last event per event name."""
 
     def __init__(self, capacity: int, max_state_events: int = 256) -> None:
-        self._ring: deque[Delta] = deque(maxlen=capacity)
-        self._state: OrderedDict[str, Delta] = OrderedDict()
+        self._ring: deque[EncodedDelta] = deque(maxlen=capacity)
+        self._state: OrderedDict[str, EncodedDelta] = OrderedDict()
         self._max_state = max_state_events
         self.last_seq: int | None = None
 
     def __len__(self) -> int:
         return len(self._ring)
 
-    def append(self, delta: Delta) -> bool:
+    def append(self, delta: EncodedDelta) -> bool:
         """Record ``delta``; False for a duplicate or older seq (not to be delivered again)."""
         if self.last_seq is not None:
             if delta.seq <= self.last_seq:
@@ -91,7 +82,7 @@ class ChannelHistory:
         self.last_seq = delta.seq
         return True
 
-    def since(self, last_seq: int) -> list[Delta] | None:
+    def since(self, last_seq: int) -> list[EncodedDelta] | None:
         """The events after ``last_seq`` in order, or None when the ring no longer reaches back."""
         if self.last_seq is None:
             return None if last_seq > 0 else []
@@ -104,11 +95,11 @@ class ChannelHistory:
             return None
         return list(islice(self._ring, last_seq + 1 - first, None))
 
-    def snapshot(self) -> list[Delta]:
+    def snapshot(self) -> list[EncodedDelta]:
         """The current state: the last event of each event name, oldest first."""
         return sorted(self._state.values(), key=lambda d: d.seq)
 
-    def last(self) -> Delta | None:
+    def last(self) -> EncodedDelta | None:
         return self._ring[-1] if self._ring else None
 
     def oldest_seq(self) -> int | None:
@@ -126,7 +117,7 @@ class HistoryStore:
     def get(self, channel: str) -> ChannelHistory | None:
         return self._channels.get(channel)
 
-    def append(self, delta: Delta) -> bool:
+    def append(self, delta: EncodedDelta) -> bool:
         history = self._channels.get(delta.channel)
         if history is None:
             history = self._channels[delta.channel] = ChannelHistory(self._capacity)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from api.bus import Bus, LocalBus
 from api.channels import ChannelRegistry
 from api.connection import Connection
-from api.history import Delta, HistoryStore
+from api.history import EncodedDelta, HistoryStore
 from api.metrics import Metrics, Sample, channel_label
 from api.ratelimit import KeyedBuckets, OncePer
 from api.terminate import Control, Grants, LocalControl
@@ -48,7 +48,7 @@ class Edge:
         """The edge's part of the settings (``settings.edge``)."""
         return self.settings.edge
 
-    def apply(self, delta: Delta) -> int:
+    def apply(self, delta: EncodedDelta) -> int:
         """Record a delta and queue its frame to this edge's subscribers; the number queued.
 
         Runs without awaiting anything, so a subscribe (which also never awaits between joining the

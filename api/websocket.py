@@ -17,7 +17,7 @@ from starlette.websockets import WebSocket
 from api import guard, protocol, signing, terminate, users
 from api.bodies import BadInput, parse_json
 from api.connection import Connection, Membership, new_socket_id
-from api.history import Delta
+from api.history import EncodedDelta
 from api.protocol import ErrorCode, ProtocolError
 from api.ratelimit import TokenBucket
 from api.state import Edge
@@ -349,7 +349,7 @@ def _succeeded(edge: Edge, conn: Connection, channel: str) -> None:
 def _replay(edge: Edge, conn: Connection, channel: str, last_seq: int | None) -> None:
     history = edge.history.get(channel)
 
-    def send(deltas: list[Delta]) -> None:
+    def send(deltas: list[EncodedDelta]) -> None:
         for delta in deltas:
             if delta.exclude_socket_id != conn.socket_id:
                 conn.send(delta.frame)

@@ -1,4 +1,8 @@
-"""`chinook-pulse tail TOPIC`: print a topic's records as they arrive, Debezium envelopes decoded."""
+"""`chinook-pulse tail TOPIC`: print a topic's records as they arrive, decoded.
+
+Debezium envelopes print their op, source and row images; `chinook.deltas` records are read
+with `schemas.messages.Delta`, the one decoder of a delta; anything else prints as JSON.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas import jsonio
 from schemas.kafka_meta import partitions_of
+from schemas.messages import Delta, InvalidDelta
 from schemas.settings import get_settings
 
 
@@ -25,12 +30,29 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def render(topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None, raw: bool) -> str:
+def render(
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes | None,
+    raw: bool,
+    *,
+    deltas: bool = False,
+) -> str:
+    """One record as text; `deltas`: the topic carries `Delta` records."""
     head = f"--- {topic}[{partition}]@{offset} key={key.decode('utf-8', 'replace') if key else None}"
     if value is None:
         return f"{head}\n(tombstone)"
     if raw:
         return f"{head}\n{value.decode('utf-8', 'replace')}"
+    if deltas:
+        try:
+            delta = Delta.decode(value)
+        except InvalidDelta as exc:
+            return f"{head} (not a delta: {exc})\n{value!r}"
+        summary = f"channel={delta.channel} event={delta.event} seq={delta.seq} ts_ms={delta.ts_ms}"
+        return f"{head} {summary}\n{json.dumps(delta.data, indent=2, ensure_ascii=False)}"
     try:
         doc = jsonio.loads(value)
     except ValueError:
@@ -60,6 +82,7 @@ async def tail(args: argparse.Namespace) -> int:
             await consumer.seek_to_beginning(*tps)
         else:
             await consumer.seek_to_end(*tps)
+        deltas = args.topic == settings.deltas_topic
         seen = 0
         loop = asyncio.get_running_loop()
         idle_since = loop.time()
@@ -72,7 +95,8 @@ async def tail(args: argparse.Namespace) -> int:
             idle_since = loop.time()
             for tp, records in batch.items():
                 for r in records:
-                    print(render(tp.topic, tp.partition, r.offset, r.key, r.value, args.raw), flush=True)
+                    text = render(tp.topic, tp.partition, r.offset, r.key, r.value, args.raw, deltas=deltas)
+                    print(text, flush=True)
                     seen += 1
         return 0
     finally:
