@@ -13,7 +13,7 @@ WEB_STAMP := web/node_modules/.installed-stamp
 BROWSER_STAMP := tests/browser/node_modules/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: up down status secrets test test-unit lint typecheck check bench bench-client install jars clean-state help chromium
+.PHONY: up down status secrets test test-unit lint typecheck layers check bench bench-client install jars clean-state help chromium
 
 help:
 	@echo "make up      install what is missing, start PostgreSQL, Kafka, Connect+Debezium, worker, edge, simulator"
@@ -81,7 +81,11 @@ lint: $(VENV_STAMP)
 typecheck: $(VENV_STAMP)
 	$(BIN)/mypy
 
-check: lint typecheck
+# The import contracts in pyproject.toml: ops > (api | stream) > tables > schemas; nothing imports tests.
+layers: $(VENV_STAMP)
+	$(BIN)/lint-imports
+
+check: lint typecheck layers
 
 bench: install bench-client
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
