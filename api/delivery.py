@@ -14,6 +14,7 @@ from typing import Any
 
 from api.history import InvalidDelta, delta_from_record
 from api.state import Edge
+from schemas.kafka_meta import partitions_of
 
 log = logging.getLogger(__name__)
 
@@ -62,18 +63,15 @@ class DeltaConsumer:
         self.edge.consumer_state = "connecting"
         await consumer.start()
         try:
-            partitions: set[int] | None = None
-            client = consumer._client  # the consumer has no public "fetch this topic's metadata" call
-            client.add_topic(self.topic)
-            while not partitions:
-                await client.force_metadata_update()
-                partitions = consumer.partitions_for_topic(self.topic)
-                if not partitions:
+            while True:
+                try:
+                    partitions = await partitions_of(consumer, self.topic, timeout_s=self.retry_delay)
+                    break
+                except LookupError:
                     # No deltas topic yet: nothing to refill, so the (empty) history is complete.
                     self.edge.consumer_state = "waiting-for-topic"
                     self.edge.ready.set()
-                    await asyncio.sleep(self.retry_delay)
-            tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+            tps = [TopicPartition(self.topic, p) for p in partitions]
             consumer.assign(tps)
             begin = await consumer.beginning_offsets(tps)
             end = await consumer.end_offsets(tps)

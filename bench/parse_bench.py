@@ -19,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from schemas import jsonio
+import orjson
+
 from schemas.debezium import DebeziumParser
 from schemas.events import ChangeEvent
 from tests.support.envelopes import MessageBuilder
@@ -97,7 +98,7 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=20_000)
     ap.add_argument("--runs", type=int, default=7)
     args = ap.parse_args()
-    print(f"python {sys.version.split()[0]}, json backend: {jsonio.BACKEND}, {args.events} events x {args.runs} runs")
+    print(f"python {sys.version.split()[0]}, orjson {orjson.__version__}, {args.events} events x {args.runs} runs")
     for enabled in (True, False):
         for mode in ("precise", "string", "double"):
             batch = messages(MessageBuilder(schemas_enable=enabled, decimal_mode=mode), args.events)

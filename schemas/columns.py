@@ -88,6 +88,17 @@ def _table(name: str, *columns: ColumnSpec) -> TableSpec:
     return TableSpec(name, columns)
 
 
+#: The postal and phone columns employees and customers share (never decoded: sensitive).
+_CONTACT = (
+    _str("address", 70),
+    _str("city", 40),
+    _str("state", 40),
+    _str("country", 40),
+    _str("postal_code", 10),
+    _str("phone", 24),
+    _str("fax", 24),
+)
+
 #: Captured tables in load order (parents before children): the Chinook store, then the app's users.
 CAPTURED: tuple[TableSpec, ...] = (
     _table("artist", _key("artist_id"), _str("name", 120)),
@@ -101,13 +112,7 @@ CAPTURED: tuple[TableSpec, ...] = (
         _int("reports_to"),
         _time("birth_date"),
         _time("hire_date"),
-        _str("address", 70),
-        _str("city", 40),
-        _str("state", 40),
-        _str("country", 40),
-        _str("postal_code", 10),
-        _str("phone", 24),
-        _str("fax", 24),
+        *_CONTACT,
         _str("email", 60),
     ),
     _table(
@@ -116,13 +121,7 @@ CAPTURED: tuple[TableSpec, ...] = (
         _str("first_name", 40, null=False),
         _str("last_name", 20, null=False),
         _str("company", 80),
-        _str("address", 70),
-        _str("city", 40),
-        _str("state", 40),
-        _str("country", 40),
-        _str("postal_code", 10),
-        _str("phone", 24),
-        _str("fax", 24),
+        *_CONTACT,
         _str("email", 60, null=False),
         _int("support_rep_id"),
     ),

@@ -49,6 +49,13 @@ def table_of_topic(topic: str | None) -> str | None:
     return topic.rsplit(".", 1)[-1]
 
 
+def _json(raw: bytes, what: str) -> Any:
+    try:
+        return jsonio.loads(raw)
+    except ValueError as exc:
+        raise DecodeError(f"{what} is not valid JSON: {exc}") from None
+
+
 def _is_envelope(doc: Any) -> bool:
     return type(doc) is dict and len(doc) == 2 and "schema" in doc and "payload" in doc
 
@@ -61,10 +68,7 @@ def parse_key(raw: bytes | None) -> Key:
     """
     if raw is None or len(raw) == 0:
         return ()
-    try:
-        doc = jsonio.loads(raw)
-    except ValueError as exc:
-        raise DecodeError(f"key is not valid JSON: {exc}") from None
+    doc = _json(raw, "key")
     if _is_envelope(doc):
         doc = doc["payload"]
     if doc is None:
@@ -209,10 +213,7 @@ class DebeziumParser:
 
         entry, payload = self._fast_envelope(value)
         if entry is None:
-            try:
-                doc = jsonio.loads(value)
-            except ValueError as exc:
-                raise DecodeError(f"value is not valid JSON: {exc}") from None
+            doc = _json(value, "value")
             if _is_envelope(doc):
                 payload = doc["payload"]
                 if doc["schema"] is not None:

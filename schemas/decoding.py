@@ -159,38 +159,27 @@ def _epoch_int(value: Any, unit: str) -> int:
     return value
 
 
-def _plus_epoch(delta: timedelta) -> datetime:
+def _since_epoch(**delta: int) -> datetime:
+    """EPOCH + timedelta(**delta); `DecodeError` when either step leaves datetime's range."""
     try:
-        return EPOCH + delta
+        return EPOCH + timedelta(**delta)
     except OverflowError as exc:
         raise DecodeError("timestamp out of range") from exc
 
 
 def epoch_micros_to_datetime(value: Any) -> datetime:
     """`io.debezium.time.MicroTimestamp` (TIMESTAMP without zone, read as UTC)."""
-    micros = _epoch_int(value, "microseconds")
-    try:
-        return _plus_epoch(timedelta(microseconds=micros))
-    except OverflowError as exc:
-        raise DecodeError("timestamp out of range") from exc
+    return _since_epoch(microseconds=_epoch_int(value, "microseconds"))
 
 
 def epoch_millis_to_datetime(value: Any) -> datetime:
     """`io.debezium.time.Timestamp` and `org.apache.kafka.connect.data.Timestamp` (millis)."""
-    millis = _epoch_int(value, "milliseconds")
-    try:
-        return _plus_epoch(timedelta(milliseconds=millis))
-    except OverflowError as exc:
-        raise DecodeError("timestamp out of range") from exc
+    return _since_epoch(milliseconds=_epoch_int(value, "milliseconds"))
 
 
 def epoch_nanos_to_datetime(value: Any) -> datetime:
     """`io.debezium.time.NanoTimestamp`; sub-microsecond digits are floored away."""
-    nanos = _epoch_int(value, "nanoseconds")
-    try:
-        return _plus_epoch(timedelta(microseconds=nanos // 1000))
-    except OverflowError as exc:
-        raise DecodeError("timestamp out of range") from exc
+    return _since_epoch(microseconds=_epoch_int(value, "nanoseconds") // 1000)
 
 
 def epoch_days_to_date(value: Any) -> date:
@@ -217,23 +206,22 @@ def _iso(value: Any) -> datetime:
         raise DecodeError(f"invalid ISO-8601 timestamp {_describe(value)}") from exc
 
 
+def _in_utc(parsed: datetime) -> datetime:
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:
+        raise DecodeError("timestamp out of range") from exc
+
+
 def decode_zoned_timestamp(value: Any) -> datetime:
     """`io.debezium.time.ZonedTimestamp`: ISO-8601 with an offset, returned in UTC."""
     parsed = _iso(value)
     if parsed.tzinfo is None:
         raise DecodeError(f"zoned timestamp without offset {_describe(value)}")
-    try:
-        return parsed.astimezone(UTC)
-    except OverflowError as exc:
-        raise DecodeError("timestamp out of range") from exc
+    return _in_utc(parsed)
 
 
 def decode_timestamp_iso(value: Any) -> datetime:
     """An ISO-8601 timestamp string; without an offset it is read as UTC."""
     parsed = _iso(value)
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    try:
-        return parsed.astimezone(UTC)
-    except OverflowError as exc:
-        raise DecodeError("timestamp out of range") from exc
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else _in_utc(parsed)

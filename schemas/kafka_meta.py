@@ -1,4 +1,8 @@
-"""Kafka metadata helpers shared by the worker, the edge and the ops commands."""
+"""Kafka metadata shared by the worker, the edge, the ops commands and the tests.
+
+Rule: the one place that asks aiokafka for a topic's partitions (it has no public call for an
+untracked topic); every wait here is bounded by the caller's timeout.
+"""
 
 from __future__ import annotations
 
@@ -15,14 +19,16 @@ async def partitions_of(consumer: AIOKafkaConsumer, topic: str, timeout_s: float
     added to the client's metadata first (the way aiokafka's own producer does it).
     """
     client = consumer._client
-    deadline = asyncio.get_running_loop().time() + timeout_s
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
     while True:
         try:
-            found = await asyncio.wait_for(client._wait_on_metadata(topic), timeout=max(0.1, 5.0))
+            wait = max(0.1, min(5.0, deadline - loop.time()))
+            found = await asyncio.wait_for(client._wait_on_metadata(topic), timeout=wait)
         except (TimeoutError, KafkaError):
             found = None
         if found:
             return sorted(found)
-        if asyncio.get_running_loop().time() > deadline:
+        if loop.time() > deadline:
             raise LookupError(f"topic {topic!r} does not exist (waited {timeout_s:.0f} s)")
         await asyncio.sleep(0.5)
