@@ -1,0 +1,1 @@
+"""One module per `chinook-pulse` subcommand, each exposing `register(subparsers)` (see `ops.cli`)."""

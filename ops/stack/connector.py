@@ -3,7 +3,7 @@
 `infra/connect/chinook-postgres.json` has the shape of Connect's `POST /connectors` body (which
 standalone Connect also reads from its command line). Its `${NAME}` placeholders are filled from
 Settings (`connector_values`), so both stacks configure the connector from the same variables:
-DATABASE_URL, TOPIC_PREFIX and TOPIC_PARTITIONS, plus the captured tables from `tables.models`.
+DATABASE_URL, TOPIC_PREFIX and TOPIC_PARTITIONS, plus the captured tables from `schemas.columns`.
 """
 
 from __future__ import annotations
