@@ -17,7 +17,7 @@ from schemas.settings import PROJECT_ROOT, Settings
 from .component import Component, Health
 from .errors import StackError
 from .ports import listening
-from .process import alive
+from .process import alive, describe, family, port_owner
 
 
 def registered_commands() -> frozenset[str]:
@@ -79,9 +79,12 @@ class App(Component):
         port = self.port(settings)
         if port is None:
             return Health(True, "running")
-        if listening(*port):
-            return Health(True, f"listening on {port[0]}:{port[1]}")
-        return Health(False, f"not listening on {port[0]}:{port[1]} yet")
+        if not listening(*port):
+            return Health(False, f"not listening on {port[0]}:{port[1]} yet")
+        owner = port_owner(*port)
+        if owner is not None and owner not in family(pid):  # the port is someone else's
+            return Health(False, f"{port[0]}:{port[1]} held by {describe(owner)}, not by this {self.name}")
+        return Health(True, f"listening on {port[0]}:{port[1]}" + (f" (pid {owner})" if owner else ""))
 
     def up(self, settings: Settings) -> bool:
         started = super().up(settings)

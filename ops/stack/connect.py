@@ -42,6 +42,7 @@ def worker_values(settings: Settings) -> dict[str, str]:
 class Connect(Component):
     name = "connect"
     needs = ("postgres", "kafka")
+    external_ok = True  # used as it is when healthy, i.e. running this settings' connector
     start_timeout = 120.0
     stop_timeout = 30.0
 

@@ -87,6 +87,7 @@ def ensure_topics(settings: Settings, topics: list[str], timeout: float = 15.0) 
 
 class Kafka(Component):
     name = "kafka"
+    external_ok = True  # a broker this stack did not start (another checkout's, a container) is used
     start_timeout = 90.0
     stop_timeout = 30.0
 

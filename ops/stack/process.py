@@ -4,6 +4,11 @@ Every component runs in a session of its own (so it outlives `chinook-pulse up` 
 logs to `<run_dir>/logs/<name>.log` and writes `<run_dir>/<name>.pid`. A pid file is trusted only
 while its process is alive *and* its command line still carries the component's marker, so a
 recycled pid never gets a signal from us.
+
+Every process a component starts, and every process those start, carries two environment
+variables: the stack (its run directory) and the component's name. So whatever is left of a
+component whose recorded process died (`leftovers`) is found and stopped by this stack alone,
+never another stack's or a stranger's process; `port_owner` tells who really holds a port.
 """
 
 from __future__ import annotations
@@ -16,7 +21,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from .errors import StackError
+
+#: Set on every process the stack starts (inherited by their children): which stack, which component.
+STACK_ENV = "CHINOOK_PULSE_STACK"
+COMPONENT_ENV = "CHINOOK_PULSE_COMPONENT"
 
 
 @dataclass(frozen=True)
@@ -33,6 +44,11 @@ class RunPaths:
     @property
     def log_file(self) -> Path:
         return self.run_dir / "logs" / f"{self.name}.log"
+
+    @property
+    def stack(self) -> str:
+        """The value of STACK_ENV for this run directory."""
+        return str(self.run_dir.resolve())
 
 
 def _cmdline(pid: int) -> str:
@@ -99,6 +115,7 @@ def spawn(
 ) -> subprocess.Popen[bytes]:
     """Start `command` detached (new session, stdin closed, output to the log); write the pid."""
     paths.log_file.parent.mkdir(parents=True, exist_ok=True)
+    tagged_env = {**(env if env is not None else os.environ), STACK_ENV: paths.stack, COMPONENT_ENV: paths.name}
     with paths.log_file.open("ab") as log:
         log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} start: {' '.join(command)}\n".encode())
         log.flush()
@@ -110,7 +127,7 @@ def spawn(
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 cwd=cwd,
-                env=dict(env) if env is not None else None,
+                env=tagged_env,
                 user=user,
             )
         except OSError as exc:
@@ -174,3 +191,69 @@ def stop(
         time.sleep(0.1)
     paths.pid_file.unlink(missing_ok=True)
     return True
+
+
+def describe(pid: int) -> str:
+    """`pid 123 (command line)`, for messages."""
+    command = _cmdline(pid).strip()
+    return f"pid {pid} ({command[:80]})" if command else f"pid {pid}"
+
+
+def leftovers(paths: RunPaths) -> list[int]:
+    """Live processes this stack started for this component (or their children), oldest first.
+
+    Processes of other users whose environment cannot be read are not ours to find.
+    """
+    found: list[tuple[float, int]] = []
+    wanted = {STACK_ENV: paths.stack, COMPONENT_ENV: paths.name}
+    for proc in psutil.process_iter(["pid", "create_time"]):
+        try:
+            environ = proc.environ()
+        except (psutil.Error, OSError):
+            continue
+        if all(environ.get(key) == value for key, value in wanted.items()) and alive(proc.pid):
+            found.append((proc.info["create_time"] or 0.0, proc.pid))
+    return [pid for _, pid in sorted(found)]
+
+
+def family(pid: int) -> set[int]:
+    """`pid` and every process below it."""
+    try:
+        return {pid, *(child.pid for child in psutil.Process(pid).children(recursive=True))}
+    except psutil.Error:
+        return {pid}
+
+
+def port_owner(host: str, port: int) -> int | None:
+    """The pid listening on TCP `host:port` (any-address listeners count), None if none or not visible."""
+    try:
+        connections = psutil.net_connections(kind="tcp")
+    except (psutil.Error, OSError):
+        return None
+    for conn in connections:
+        if conn.status != psutil.CONN_LISTEN or not conn.laddr or conn.laddr.port != port:
+            continue
+        if conn.laddr.ip in (host, "0.0.0.0", "::") or host in ("localhost", "0.0.0.0"):
+            return conn.pid
+    return None
+
+
+def kill_all(pids: list[int], *, sig: signal.Signals = signal.SIGTERM, timeout: float = 10.0) -> None:
+    """`sig` to each of `pids`, a bounded wait, then SIGKILL to whatever is still alive."""
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+    deadline = time.monotonic() + timeout
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in pids:
+        if alive(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    kill_deadline = time.monotonic() + 5.0
+    while any(alive(pid) for pid in pids) and time.monotonic() < kill_deadline:
+        time.sleep(0.1)

@@ -52,7 +52,9 @@ def up(
     for name in names:  # fail before anything starts: Java missing, jars missing...
         component = by_name(name)
         if component.skip_reason(settings) is None and component.pid(settings) is None:
-            component.preflight(settings)
+            outside = component.external(settings)
+            if outside is None or not outside.ok:
+                component.preflight(settings)
     for name in names:
         component = by_name(name)
         reason = component.skip_reason(settings)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from ops.stack.apps import App
 from ops.stack.errors import StackError
-from ops.stack.process import RunPaths, alive, log_tail, read_pid, spawn, stop, wait_until
+from ops.stack.process import RunPaths, alive, leftovers, log_tail, port_owner, read_pid, spawn, stop, wait_until
+from schemas.settings import Settings
 
 SLEEPER = "import time; time.sleep(60)"
 STUBBORN = (
@@ -74,3 +78,79 @@ def test_log_tail_keeps_the_last_lines(tmp_path: Path) -> None:
     log.write_text("one\n\ntwo\nthree\n")
     assert log_tail(log, lines=2) == "two | three"
     assert log_tail(tmp_path / "missing.log") == ""
+
+
+# A component whose process starts a helper that holds a port and ignores its parent's death (as a
+# child without a parent-death signal would): the helper is what a crash leaves behind.
+PARENT = """
+import subprocess, sys, time
+helper = "import socket, time; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+helper += f"s.bind(('127.0.0.1', {int(sys.argv[1])})); s.listen(); time.sleep(120)"
+subprocess.Popen([sys.executable, "-c", helper, "helper-of-" + sys.argv[2]])
+time.sleep(120)
+"""
+
+
+class PortHolder(App):
+    name = "holder"
+    subcommand = "holder"
+    stop_timeout = 5.0
+    start_timeout = 20.0
+
+    def __init__(self, port: int) -> None:
+        self.held_port = port
+
+    def marker(self, settings: Settings) -> str:
+        return f"holder-marker-{self.held_port}"
+
+    def skip_reason(self, settings: Settings) -> str | None:
+        return None
+
+    def port(self, settings: Settings) -> tuple[str, int] | None:
+        return ("127.0.0.1", self.held_port)
+
+    def command(self, settings: Settings) -> list[str]:
+        return [sys.executable, "-c", PARENT, str(self.held_port), self.marker(settings)]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_after_a_sigkill_status_names_the_leftover_and_up_replaces_it(tmp_path: Path) -> None:
+    settings = Settings(run_dir=tmp_path / "run", _env_file=None)  # type: ignore[call-arg]
+    holder = PortHolder(_free_port())
+    try:
+        assert holder.up(settings)
+        first = holder.pid(settings)
+        assert first is not None
+        helper = port_owner("127.0.0.1", holder.held_port)
+        assert helper is not None and helper != first  # the port is held by the helper, the child
+        assert holder.status(settings).health.ok
+        os.kill(first, signal.SIGKILL)
+        wait_until("the recorded pid gone", lambda: holder.pid(settings) is None, timeout=10)
+        row = holder.status(settings)
+        assert row.state == "leftover" and not row.health.ok
+        assert f"pid {helper}" in row.health.detail and f"127.0.0.1:{holder.held_port} held by" in row.health.detail
+        assert holder.up(settings)  # stops the leftover, starts anew
+        assert not alive(helper)
+        assert holder.status(settings).state == "running" and holder.status(settings).health.ok
+    finally:
+        holder.down(settings)
+    assert leftovers(holder.paths(settings)) == []
+
+
+def test_a_port_held_by_a_stranger_is_named_by_status_and_up(tmp_path: Path) -> None:
+    settings = Settings(run_dir=tmp_path / "run", _env_file=None)  # type: ignore[call-arg]
+    with socket.socket() as stranger:
+        stranger.bind(("127.0.0.1", 0))
+        stranger.listen()
+        holder = PortHolder(stranger.getsockname()[1])
+        row = holder.status(settings)
+        assert row.state == "stopped" and f"held by pid {os.getpid()}" in row.health.detail
+        with pytest.raises(
+            StackError, match=rf"port 127.0.0.1:{holder.held_port} is already taken by pid {os.getpid()}"
+        ):
+            holder.up(settings)

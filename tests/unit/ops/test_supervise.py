@@ -81,3 +81,28 @@ def test_a_failed_or_killed_command_is_started_again_and_sigterm_stops_both(tmp_
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+
+
+SLEEPER = """
+import pathlib, sys, os, time
+pathlib.Path(sys.argv[1]).write_text(str(os.getpid()))
+while True:
+    time.sleep(0.1)
+"""
+
+
+def test_a_sigkilled_supervisor_takes_its_command_down(tmp_path: Path) -> None:
+    child_pid = tmp_path / "child.pid"
+    root = Path(__file__).resolve().parents[3]
+    proc = subprocess.Popen([sys.executable, "-c", SUPERVISOR, SLEEPER, str(child_pid)], cwd=root)
+    try:
+        wait_for("the command started", lambda: child_pid.exists() and child_pid.read_text().strip() != "")
+        child = int(child_pid.read_text())
+        wait_for("the command alive", lambda: alive(child))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        wait_for("the command gone with its SIGKILLed supervisor", lambda: not alive(child), timeout_s=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
