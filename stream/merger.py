@@ -54,6 +54,7 @@ def _consumer() -> AIOKafkaConsumer:
         bootstrap_servers=settings.kafka_bootstrap,
         group_id=None,
         enable_auto_commit=False,
+        auto_offset_reset="earliest",  # a resume point older than the topic's retention reads what is left
         fetch_max_wait_ms=10,
         max_partition_fetch_bytes=8 * 1024 * 1024,
     )
