@@ -30,6 +30,13 @@ def run(args: argparse.Namespace) -> int:
         if args.web_port is not None:
             command += ["--web-port", str(args.web_port)]
         return supervise(command, "worker")
+    if args.web_port is not None:  # the port names the worker's static group membership (stream/app.py)
+        import os
+
+        from schemas.settings import get_settings
+
+        os.environ["WORKER_WEB_PORT"] = str(args.web_port)
+        get_settings.cache_clear()
     from stream.worker import run_worker
 
     return run_worker(web_port=args.web_port, loglevel=args.loglevel)
