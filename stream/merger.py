@@ -69,6 +69,7 @@ class Merger:
         self.task: asyncio.Task[None] | None = None
         self.dirty_days: set[date] = set()  # for the SQL sink
         self.records_read = 0
+        self.starts = 0
         self.started_at: float | None = None
         self.ready_at: float | None = None
         self._pending: list[tuple[str, InvoiceFact, int, int]] = []  # (event, invoice, rev, src)
@@ -85,6 +86,7 @@ class Merger:
         return view if self.active and view is not None and view.ready else None
 
     def start(self) -> None:
+        self.starts += 1
         self.task = asyncio.ensure_future(self._run())
         self.task.add_done_callback(_log_end)
 

@@ -67,6 +67,7 @@ class SinkState:
         self.resync = True
         self.resync_target = 0
         self.last_minute: tuple[date, int] | None = None
+        self.merger_starts = 0
         self.counters = Counters()
 
 
@@ -116,6 +117,15 @@ def _closing_days(now: datetime, tz: str) -> set[date]:
 @app.timer(interval=config.interval)
 async def flush_sink() -> None:
     tables = state.tables
+    if not merger.active:  # only the merger writes: another worker has nothing to write
+        state.pending.clear()
+        merger.dirty_days.clear()
+        state.resync = False
+        state.counters.resyncs_completed = state.counters.resyncs_requested
+        return
+    if state.merger_starts != merger.starts:  # a merger (re)started: write every day again
+        state.merger_starts = merger.starts
+        state.resync = True
     if tables is None or merger.ready_view() is None or not reference_ready.is_set():
         return
     try:
