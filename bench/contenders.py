@@ -158,10 +158,6 @@ def bare_faust(prefix: str, bootstrap: str, group: str, out: Path, state_dir: st
             for hour, cents in changes:
                 hours[hour] = hours.get(hour, 0) + cents
 
-    @app.on_shutdown.connect
-    async def _write(app_: Any, **kwargs: Any) -> None:
-        write(out, hours, times[0], times[1])
-
     worker = faust.Worker(app, loglevel="WARNING", quiet=True)
     try:
         worker.execute_from_commandline()
