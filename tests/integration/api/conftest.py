@@ -204,6 +204,8 @@ async def edges(
             "EDGE_BUS_TOPIC": deltas_topic + ".bus",  # the edges of one test share a bus of their own
             "EDGE_ALLOWED_ORIGINS": "http://localhost:3000",
             "EDGE_READY_WAIT": "10",
+            # a test that wants encrypted channels sets the key itself; never the one `make up` put in .env
+            "PUSHER_ENCRYPTION_MASTER_KEY": os.environ.get("PUSHER_ENCRYPTION_MASTER_KEY", ""),
         }
         env.update(
             {

@@ -76,7 +76,11 @@ def subscribe(
 def make_harness(settings_update: dict[str, Any] | None = None, **config: Any) -> Iterator[Harness]:
     edge = EdgeSettings(consume=False, **{"metrics_token": METRICS_TOKEN, **config})
     settings = Settings(
-        pusher_app_id=APP_ID, pusher_app_key=KEY, pusher_app_secret=SECRET, edge=edge, **(settings_update or {})
+        pusher_app_id=APP_ID,
+        pusher_app_key=KEY,
+        pusher_app_secret=SECRET,
+        edge=edge,
+        **{"pusher_encryption_master_key": "", **(settings_update or {})},  # not the one `make up` put in .env
     )
     store = MemoryTokenStore()
     tokens = {u.role: store.add(u) for u in (ADMIN, ANALYST, VIEWER)}
