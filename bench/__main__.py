@@ -38,6 +38,11 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--worker-repeat", type=int, default=1, help="runs of the worker (>=30 s each)")
     t.add_argument("--profile", choices=["py-spy"], default=None, help="py-spy record the worker's run")
     t.add_argument("--timeout", type=float, default=600)
+    t.add_argument(
+        "--contenders",
+        default="worker,ceiling,faust,quix",
+        help="which contenders to run, in this order (default: all four; the table compares them to the worker)",
+    )
     t.add_argument("--keep", action="store_true", help="keep the bench topics")
     e = sub.add_parser("e2e", help="COMMIT -> websocket frame at fixed commit rates")
     e.add_argument("--rates", default="10:20,100:15,500:10,1000:5", help="rate:seconds,... (commits/s : seconds)")
