@@ -2,13 +2,15 @@
 
 Each partition's owner sends records (`tables.partition_state`) holding the absolute value of
 every key it changed; a snapshot replaces all of a partition's values. The view keeps the latest
-value per (partition, key) and sums partitions when asked, so a repeated or replayed record
-changes nothing and no increment is ever added. It is complete once every partition has sent a
-snapshot since the view was created.
+value per (partition, key) and sums partitions when a day is first read; a day once merged moves
+by the difference between a key's new and old absolute value, so a repeated or replayed record
+changes nothing and the merged day always equals the sum of the partitions' values. It is
+complete once every partition has sent a snapshot since the view was created.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -35,28 +37,51 @@ class DayPart:
     countries: dict[str, tuple[Decimal, int]] = field(default_factory=dict)
     tracks: dict[int, tuple[int, Decimal]] = field(default_factory=dict)
 
-    def set(self, values: dict[str, Any]) -> None:
+    def set(self, values: dict[str, Any], merged: DaySales | None = None) -> None:
+        """Replace the keys `values` names; `merged` (the day over every partition) moves by the same difference."""
         s = values.get("sum")
-        self.total, self.count = (ZERO, 0) if s is None else _sums(s)
+        total, count = (ZERO, 0) if s is None else _sums(s)
+        if merged is not None:
+            merged.sums.add(total - self.total, count - self.count)
+        self.total, self.count = total, count
         for m, v in values.get("minutes", {}).items():
-            if v is None:
-                self.minutes.pop(int(m), None)
-            else:
-                self.minutes[int(m)] = _sums(v)
+            _replace(
+                self.minutes, int(m), None if v is None else _sums(v), None if merged is None else merged.by_minute
+            )
         for c, v in values.get("countries", {}).items():
-            if v is None:
-                self.countries.pop(c, None)
-            else:
-                self.countries[c] = _sums(v)
+            _replace(self.countries, c, None if v is None else _sums(v), None if merged is None else merged.by_country)
         for t, v in values.get("tracks", {}).items():
-            if v is None:
-                self.tracks.pop(int(t), None)
-            else:
-                self.tracks[int(t)] = (int(v[0]), Decimal(v[1]))
+            track = int(t)
+            old = self.tracks.pop(track, None)
+            new = None if v is None else (int(v[0]), Decimal(v[1]))
+            if new is not None:
+                self.tracks[track] = new
+            if merged is not None:
+                sale = merged.by_track[track]
+                sale.units += (new[0] if new else 0) - (old[0] if old else 0)
+                sale.revenue += (new[1] if new else ZERO) - (old[1] if old else ZERO)
+                if sale.units == 0 and sale.revenue == 0:
+                    del merged.by_track[track]
 
     @property
     def empty(self) -> bool:
         return self.count == 0 and not self.minutes and not self.tracks
+
+
+def _replace(
+    mine: dict[Any, tuple[Decimal, int]],
+    key: Any,
+    new: tuple[Decimal, int] | None,
+    merged: defaultdict[Any, Sums] | None,
+) -> None:
+    old = mine.pop(key, None)
+    if new is not None:
+        mine[key] = new
+    if merged is not None:
+        sums = merged[key]
+        sums.add((new[0] if new else ZERO) - (old[0] if old else ZERO), (new[1] if new else 0) - (old[1] if old else 0))
+        if sums.invoice_count == 0 and sums.total == 0:
+            del merged[key]
 
 
 def to_fact(invoice_id: int, fact: list[Any]) -> InvoiceFact:
@@ -95,7 +120,10 @@ class MergedView:
             raise ValueError(f"partition {p} outside 0..{self.partitions - 1}")
         out = Applied()
         if record.get("snap") is not None and record.get("first"):
-            out.days |= self._reset(p)
+            reset = self._reset(p)
+            for day in reset:
+                self._merged.pop(day, None)  # merged again when next read
+            out.days |= reset
             out.latest_changed = out.users_changed = True
         days = self.days[p]
         for iso, values in record.get("days", {}).items():
@@ -103,9 +131,10 @@ class MergedView:
             part = days.get(day)
             if part is None:
                 part = days[day] = DayPart()
-            part.set(values)
+            part.set(values, self._merged.get(day))  # a merged day follows each change of a part
             if part.empty:
                 del days[day]
+                self._merged.pop(day, None)
             out.days.add(day)
         facts = self.facts[p]
         for key, fact in record.get("invoices", {}).items():
@@ -124,8 +153,6 @@ class MergedView:
             out.events.append((str(name), to_fact(int(invoice_id), fact), int(rev)))
         if record.get("snap") is not None and record.get("last"):
             self.complete.add(p)
-        for day in out.days:
-            self._merged.pop(day, None)
         return out
 
     def _reset(self, p: int) -> set[date]:

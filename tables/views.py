@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -48,8 +49,8 @@ def top_tracks(sales: DaySales | None, n: int = TOP_TRACKS) -> list[tuple[int, i
     """(track_id, units, revenue) of the n best sellers by units; ties by track_id ascending."""
     if sales is None:
         return []
-    ranked = sorted(sales.by_track.items(), key=lambda item: (-item[1].units, item[0]))
-    return [(t, s.units, s.revenue) for t, s in ranked[:n] if s.units > 0]
+    ranked = heapq.nsmallest(n, sales.by_track.items(), key=lambda item: (-item[1].units, item[0]))
+    return [(t, s.units, s.revenue) for t, s in ranked if s.units > 0]
 
 
 def popular_tracks_updated(day: date, sales: DaySales | None, ref: ReferenceData) -> dict[str, Any]:
@@ -68,18 +69,38 @@ def popular_tracks_updated(day: date, sales: DaySales | None, ref: ReferenceData
     }
 
 
+_summaries: dict[tuple[InvoiceFact, str], dict[str, Any]] = {}
+
+
 def invoice_summary(fact: InvoiceFact, ref: ReferenceData) -> dict[str, Any]:
-    return {
-        "id": fact.invoice_id,
-        "total": money(fact.total),
-        "customer_name": ref.customer_name(fact.customer_id),
-        "created_at": iso(fact.invoice_date),
-    }
+    """One invoice as dashboards list it (a new dict: callers may add to it)."""
+    return dict(_summary(fact, ref))
+
+
+def _summary(fact: InvoiceFact, ref: ReferenceData) -> dict[str, Any]:
+    """The summary of a fact and its customer's current name, remembered (read-only: shared)."""
+    name = ref.customer_name(fact.customer_id)
+    summary = _summaries.get((fact, name))
+    if summary is None:
+        if len(_summaries) >= 4096:
+            _summaries.clear()
+        summary = _summaries[(fact, name)] = {
+            "id": fact.invoice_id,
+            "total": money(fact.total),
+            "customer_name": name,
+            "created_at": iso(fact.invoice_date),
+        }
+    return summary
+
+
+def latest_summaries(latest: LatestInvoices, ref: ReferenceData) -> list[dict[str, Any]]:
+    """The newest `LATEST_INVOICES` invoices' summaries (shared, read-only dicts)."""
+    return [_summary(f, ref) for f in latest.newest(LATEST_INVOICES)]
 
 
 def invoice_event(fact: InvoiceFact, latest: LatestInvoices, ref: ReferenceData) -> dict[str, Any]:
     data = invoice_summary(fact, ref)
-    data["latest"] = [invoice_summary(f, ref) for f in latest.newest(LATEST_INVOICES)]
+    data["latest"] = latest_summaries(latest, ref)
     return data
 
 

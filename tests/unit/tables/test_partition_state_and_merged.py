@@ -80,3 +80,50 @@ def test_a_repeated_record_changes_nothing_and_a_snapshot_replaces_the_partition
         view.apply(snap)
     merged = view.day(DAY)
     assert merged is not None and merged.sums.total == Decimal("0.99") and merged.sums.invoice_count == 1
+
+
+def test_a_merged_day_kept_up_to_date_equals_merging_the_partitions_again() -> None:
+    """The merged day moves by each record's differences; merging every partition afresh agrees."""
+    import random
+
+    rng = random.Random(5)
+    parts = [PartitionState(p, "UTC") for p in range(3)]
+    view = MergedView(3)
+    for p, part in enumerate(parts):
+        for record in part.snapshot("s"):
+            view.apply(record)
+    for step in range(400):
+        p = rng.randrange(3)
+        invoice_id = rng.randrange(40) * 3 + p
+        lsn = 1000 + step * 10
+        if rng.random() < 0.2:
+            parts[p].apply_invoice(invoice_id, (lsn, lsn, 0), None, "d")
+        else:
+            sale(
+                parts[p],
+                invoice_id,
+                lsn,
+                track=rng.randrange(1, 9),
+                price=rng.choice(["0.99", "1.99"]),
+                qty=rng.randint(1, 3),
+            )
+        record = parts[p].take_changes()
+        if record is not None:
+            view.apply(record)
+        if step % 7 == 0:
+            view.day(DAY)  # merged now: later records move it by their differences
+    kept = view.day(DAY)
+    view._merged.clear()
+    fresh = view.day(DAY)
+    assert kept is not None and fresh is not None
+    assert (kept.sums.total, kept.sums.invoice_count) == (fresh.sums.total, fresh.sums.invoice_count)
+    assert {m: (s.total, s.invoice_count) for m, s in kept.by_minute.items()} == {
+        m: (s.total, s.invoice_count) for m, s in fresh.by_minute.items()
+    }
+    assert {c: (s.total, s.invoice_count) for c, s in kept.by_country.items()} == {
+        c: (s.total, s.invoice_count) for c, s in fresh.by_country.items()
+    }
+    assert {t: (s.units, s.revenue) for t, s in kept.by_track.items()} == {
+        t: (s.units, s.revenue) for t, s in fresh.by_track.items()
+    }
+    assert fresh.sums.invoice_count > 0
