@@ -163,6 +163,7 @@ class Merger:
             if now >= next_tick:
                 next_tick = now + settings.publish_interval
                 await self._publish_state(seq, view)
+            await seq.flush()
 
     async def _publish_events(self, seq: Sequencer, view: MergedView) -> None:
         pending, self._pending = self._pending, []
@@ -172,12 +173,10 @@ class Merger:
             self._notified[fact.invoice_id] = rev
             if not seq.published(INVOICES, src):
                 data = views.invoice_event(fact, view.latest, reference)
-                await seq.publish(INVOICES, name, data, src=(PARTIALS_SRC, src))
+                seq.publish(INVOICES, name, data, src=(PARTIALS_SRC, src))
                 seq.last_data[(INVOICES, "LatestInvoicesUpdated")] = {"latest": data["latest"]}
             if name == "InvoiceCreated" and not seq.published(SALES, src):
-                await seq.publish(
-                    SALES, "SaleCompleted", views.invoice_summary(fact, reference), src=(PARTIALS_SRC, src)
-                )
+                seq.publish(SALES, "SaleCompleted", views.invoice_summary(fact, reference), src=(PARTIALS_SRC, src))
 
     async def _publish_state(self, seq: Sequencer, view: MergedView) -> None:
         kept = first_kept()
@@ -186,21 +185,21 @@ class Merger:
         now = datetime.now(UTC)
         count = view.active_count(now)
         if count != self._last_users:
-            await seq.publish(USERS, "ActiveUsersUpdated", views.active_users_updated(view.active_users(), now))
+            seq.publish(USERS, "ActiveUsersUpdated", views.active_users_updated(view.active_users(), now))
             self._last_users = count
         if not self._state_dirty:
             return
         self._state_dirty = False
         day = today(settings.pulse_timezone)
         sales = view.day(day)
-        latest = {"latest": [views.invoice_summary(f, reference) for f in view.latest.newest(views.LATEST_INVOICES)]}
+        latest = {"latest": views.latest_summaries(view.latest, reference)}
         for channel, event, data in (
             (SALES, "SalesUpdated", views.sales_updated(day, sales, reference)),
             (TRACKS, "PopularTracksUpdated", views.popular_tracks_updated(day, sales, reference)),
             (INVOICES, "LatestInvoicesUpdated", latest),
         ):
             if seq.last_data.get((channel, event)) != data:
-                await seq.publish(channel, event, data)
+                seq.publish(channel, event, data)
 
     def status(self) -> dict[str, Any]:
         view = self.view
@@ -255,7 +254,7 @@ async def _follow_triggers(seq: Sequencer) -> None:
                         )
                         seq.trigger_offsets[tp.partition] = r.offset
                         continue
-                    await seq.publish(
+                    seq.publish(
                         item.channel,
                         item.event,
                         item.data,
@@ -263,6 +262,7 @@ async def _follow_triggers(seq: Sequencer) -> None:
                         socket_id=item.socket_id,
                         ts_ms=item.ts_ms or None,
                     )
+            await seq.flush()
     finally:
         await consumer.stop()
 

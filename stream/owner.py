@@ -16,19 +16,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 from contextlib import aclosing
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
-from faust.types import StreamT
+from faust.types import TP, StreamT
 
 from schemas import jsonio
 from schemas.events import ChangeEvent, Op, ParseFailure, SkipKind, Skipped, Tombstone
 from schemas.records import Invoice, InvoiceLine, User
 from stream.app import app, cdc_parser, owner_input, partials, settings
-from stream.batching import batches, bytes_table, current, writing_for
+from stream.batching import batches, before_revoke_flush, bytes_table, current, writing_for
 from stream.dead_letters import dead_letter
+from stream.output import Record, delivered, send_batch
 from stream.ownership import on_rebalance, owned_partitions, partition_of, state_ready
 from tables.invoice_state import InvoiceRow, LineRow
 from tables.partition_state import (
@@ -47,6 +50,7 @@ rows = bytes_table("rows")
 
 CONTROL_TOPIC = next(t for t in owner_input.topics if t.endswith(".control"))
 INVOICE_TOPIC = settings.cdc_topic("invoice")
+PARTIALS_TOPIC = next(iter(partials.topics))
 
 
 def first_kept() -> date | None:
@@ -91,6 +95,15 @@ owned = Owned()
 on_rebalance(owned.invalidate)
 
 
+async def _batch_finished() -> None:
+    """A revoke waits for the batch in progress to finish its sends (stream.batching)."""
+    async with owned.lock:
+        pass
+
+
+before_revoke_flush.append(_batch_finished)
+
+
 def _aware(instant: datetime) -> datetime:
     return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
 
@@ -99,8 +112,17 @@ def _pos(pos: tuple[int, ...]) -> tuple[int, int, int]:
     return (pos[0], pos[1], pos[2])
 
 
+_partition_of_invoice: dict[int, int] = {}
+
+
 def _invoice_partition(invoice_id: int) -> int:
-    return partition_of(b'{"invoice_id":%d}' % invoice_id)
+    """The partition of an invoice's key (murmur2 of `{"invoice_id":N}`), remembered."""
+    p = _partition_of_invoice.get(invoice_id)
+    if p is None:
+        if len(_partition_of_invoice) >= 1_000_000:
+            _partition_of_invoice.clear()
+        p = _partition_of_invoice[invoice_id] = partition_of(b'{"invoice_id":%d}' % invoice_id)
+    return p
 
 
 def apply_change(state: PartitionState, change: ChangeEvent) -> str | None:
@@ -196,10 +218,31 @@ def take_batch(events: Sequence[Any], states: dict[int, PartitionState], snapsho
 
 
 async def send_records(records: Sequence[dict[str, Any]]) -> None:
-    """Send records to the merger and wait until Kafka has them."""
-    futures = [await partials.send(value=jsonio.dumps(r)) for r in records]
-    for fut in futures:
-        await fut
+    """Send records to the merger (one batch) and wait until Kafka has them."""
+    if records:
+        await delivered([await send_batch(PARTIALS_TOPIC, 0, [(None, jsonio.dumps(r)) for r in records])])
+
+
+async def store_rows(writes: Sequence[tuple[int, bytes, bytes]], event_of: dict[int, Any]) -> None:
+    """Write each changed row once: into the local store now, and to the table's changelog as one
+    batch per partition. The store's persisted changelog offset follows when Kafka has the batch;
+    the offset commit after the batch's ack flushes the producer first."""
+    store = rows.data
+    by_partition: dict[int, list[Record]] = defaultdict(list)
+    for p, key, value in writes:
+        with writing_for(event_of[p]):
+            store[key] = value
+        by_partition[p].append((key, value))
+    changelog = rows.changelog_topic.get_topic_name()
+    for p, records in by_partition.items():
+        sent = await send_batch(changelog, p, records)
+        sent.futures[-1].add_done_callback(partial(_persisted, store, TP(changelog, p), sent.counts[-1]))
+
+
+def _persisted(store: Any, tp: TP, count: int, fut: asyncio.Future[Any]) -> None:
+    """Record in the store the changelog offset it holds (Faust's own table writes do the same)."""
+    if not fut.cancelled() and fut.exception() is None:
+        store.set_persisted_offset(tp, fut.result().offset + count - 1)
 
 
 async def send_due_snapshots() -> None:
@@ -222,10 +265,8 @@ async def own(stream: StreamT[bytes]) -> None:
                 if not all(current(app, e) for e in events):
                     continue  # a rebalance began: not acked, read again by the partition's owner
                 await send_records(list(batch.records.values()))
-                if all(current(app, e) for e in events):  # no await from this check to the last write
-                    for p, key, value in batch.writes:
-                        with writing_for(p, batch.event_of[p]):
-                            rows[key] = value
+                if all(current(app, e) for e in events):
+                    await store_rows(batch.writes, batch.event_of)
                 await send_due_snapshots()
             for event, reason in batch.dead:
                 await dead_letter(event, reason)

@@ -11,8 +11,10 @@ merger's own events: `n` = partials offset * `EVENT_SLOTS` + the event's index i
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +22,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas.kafka_meta import partitions_of
 from schemas.messages import Delta
-from stream.app import deltas, settings
+from stream.app import settings
+from stream.output import Record, partition_of, send_all
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,8 @@ class Sequencer:
     trigger_offsets: dict[int, int] = field(default_factory=dict)  # deltas.in partition -> last offset
     last_data: dict[tuple[str, str], Any] = field(default_factory=dict)
     sent: int = 0
+    _out: list[Record] = field(default_factory=list)  # numbered, not yet handed to the producer
+    _flushing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def absorb(self, delta: Delta) -> None:
         newest = delta.seq >= self.seqs.get(delta.channel, 0)
@@ -52,7 +57,7 @@ class Sequencer:
         """Whether the merger event `src` of `channel` was published before."""
         return src <= self.event_src.get(channel, -1)
 
-    async def publish(
+    def publish(
         self,
         channel: str,
         event: str,
@@ -73,7 +78,18 @@ class Sequencer:
         )
         self.absorb(delta)
         self.sent += 1
-        await deltas.send(key=channel.encode(), value=delta.encode())
+        self._out.append((channel.encode(), delta.encode()))
+
+    async def flush(self) -> None:
+        """Hand the deltas numbered so far to the producer, one batch per partition, in `seq` order."""
+        async with self._flushing:  # two flushes never interleave one partition's batches
+            out, self._out = self._out, []
+            if not out:
+                return
+            by_partition: dict[int, list[Record]] = defaultdict(list)
+            for key, value in out:
+                by_partition[await partition_of(settings.deltas_topic, key or b"")].append((key, value))
+            await send_all(settings.deltas_topic, by_partition)
 
 
 async def read_published(timeout_s: float = 60.0) -> Sequencer:

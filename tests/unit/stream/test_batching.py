@@ -26,7 +26,9 @@ import pytest
 
 from stream import batching, owner
 from stream.app import app
-from stream.batching import PartitionTable, batches, writing_for
+from faust.streams import current_event
+
+from stream.batching import batches, writing_for
 
 
 @dataclass
@@ -209,12 +211,13 @@ def test_state_is_read_and_written_synchronously_right_after_the_hand_over() -> 
     assert [ast.unparse(c.func) for c in calls if isinstance(c, ast.Call)] == ["owned.ensure", "take_batch"]
 
 
-def test_writes_go_to_the_changelog_partition_named_by_writing_for() -> None:
-    table = PartitionTable(app, name="unit-partition-probe", key_type=bytes, value_type=bytes)
-    with writing_for(5):
-        assert table.partition_for_key(b"7") == 5
-    with pytest.raises(TypeError):  # Faust's own choice needs the current event, which a batch has not
-        table.partition_for_key(b"7")
+def test_writing_for_makes_the_event_faust_s_current_one_for_the_store() -> None:
+    """The rocksdb store files a write under the partition of Faust's current event."""
+    event = Ev(b"k", b"{}", Msg(2, 7, 1))
+    assert current_event() is None
+    with writing_for(event):
+        assert current_event() is event
+    assert current_event() is None
 
 
 def probe_app(tmp_path: Path, name: str) -> faust.App:
