@@ -55,7 +55,7 @@ def _consumer() -> AIOKafkaConsumer:
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",  # a resume point older than the topic's retention reads what is left
-        fetch_max_wait_ms=10,
+        fetch_max_wait_ms=500,  # a long poll: the broker answers as soon as a record arrives (an idle poll costs CPU)
         max_partition_fetch_bytes=8 * 1024 * 1024,
     )
 

@@ -132,8 +132,9 @@ class StalledClient:
         masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
         self.sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
 
-    def read_until_close(self, within: float) -> tuple[int, int]:
-        """Read every frame; (text frames read, close code) once the close frame arrives."""
+    def read_until_close(self, within: float) -> tuple[int, int | None]:
+        """Read every frame; (text frames read, close code) once the close frame arrives, or
+        (text frames read, None) when the edge dropped the connection without one."""
         deadline = time.monotonic() + within
         data, texts = b"", 0
 
@@ -142,26 +143,39 @@ class StalledClient:
             while len(data) < n:
                 if time.monotonic() > deadline:
                     raise AssertionError(f"no close frame within {within:.0f}s ({texts} text frames read)")
-                chunk = self.sock.recv(65536)
+                try:
+                    chunk = self.sock.recv(65536)
+                except ConnectionResetError:
+                    chunk = b""
                 if not chunk:
-                    raise AssertionError(f"connection ended without a close frame after {texts} text frames")
+                    raise _Dropped
                 data += chunk
             head, data = data[:n], data[n:]
             return head
 
         while True:
-            first, second = need(2)
+            try:
+                first, second = need(2)
+            except _Dropped:
+                return texts, None
             length = second & 0x7F
             if length == 126:
                 length = struct.unpack("!H", need(2))[0]
             elif length == 127:
                 length = struct.unpack("!Q", need(8))[0]
-            payload = need(length)
+            try:
+                payload = need(length)
+            except _Dropped:
+                return texts, None
             opcode = first & 0x0F
             if opcode == 0x8:
                 return texts, struct.unpack("!H", payload[:2])[0]
             if opcode == 0x1:
                 texts += 1
+
+
+class _Dropped(Exception):
+    """The edge closed the TCP connection (EOF or reset) without a websocket close frame."""
 
 
 @pytest.mark.timeout(240)
@@ -198,9 +212,13 @@ async def test_stalled_socket_is_cut_with_4200_and_others_are_not_delayed(edges:
             assert time.monotonic() < deadline, "the stalled socket was never cut"
             await asyncio.sleep(0.2)
         assert elapsed < 90, f"live sockets took {elapsed:.1f}s"
-        # Now the stalled client reads: what was buffered, then the close frame with 4200.
+        # Now the stalled client reads what was buffered, then the end: the close frame with 4200 if
+        # it got through, else the connection aborted once the close timed out (nothing to flush into).
         texts, code = await asyncio.to_thread(stalled.read_until_close, 30)
-        assert code == 4200
+        if code is None:
+            assert await edge.metric("edge_connections_aborted_total") >= 1
+        else:
+            assert code == 4200
         assert texts < total  # it was cut, not served
         assert await live_a.barrier() == [] and await live_b.barrier() == []  # both still open
     stalled.sock.close()
