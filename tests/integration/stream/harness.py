@@ -136,10 +136,13 @@ class Worker:
             return []
 
     def get(self, path: str) -> httpx.Response | None:
-        try:
-            return httpx.get(self.url + path, timeout=5)
+        try:  # one client per worker: a convergence check asks for every day of the store
+            return _http.get(self.url + path, timeout=5)
         except httpx.HTTPError:
             return None
+
+
+_http = httpx.Client()
 
 
 def wait_ready(workers: Iterable[Worker], timeout_s: float = 240) -> None:

@@ -35,7 +35,9 @@ from tests.integration.stream.harness import (
     wait_ready,
 )
 
-pytestmark = pytest.mark.integration
+#: A 600 s bound per test, generous on purpose: the convergence checks read every day and validate every
+#: delta, which on a long-lived development stack (a long change history) takes minutes.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 
 def run_traffic(engine: Engine, seed: int, count: int, rate: float) -> threading.Thread:
