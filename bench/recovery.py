@@ -50,7 +50,7 @@ async def bench(rounds: int, rate: float) -> dict[str, Any]:
     deltas_topic = f"{tag}.deltas"
     port = free_port()
     env = {"WORKER_ID": tag, "DELTAS_TOPIC": deltas_topic, "DLQ_TOPIC": f"{tag}.dlq", "WORKER_WEB_PORT": str(port)}
-    worker = Proc(f"{tag}-worker", [CLI, "worker", "--web-port", str(port), "--loglevel", "WARNING"], env)
+    worker = Proc(f"{tag}-worker", [CLI, "worker", "--web-port", str(port), "--loglevel", "INFO"], env)
     engine = create_engine(settings.sqlalchemy_url)
     dsn = settings.database_url
     last: dict[tuple[str, str], Any] = {}

@@ -76,6 +76,8 @@ class Merger:
         self._notified: dict[int, int] = {}  # invoice id -> last rev told
         self._last_users: int | None = None
         self._state_dirty = True
+        #: `chinook.deltas` read back while the worker starts: the first run continues it.
+        self.early: asyncio.Task[Sequencer] | None = None
 
     @property
     def active(self) -> bool:
@@ -105,7 +107,7 @@ class Merger:
         self.started_at, self.ready_at = time.monotonic(), None
         self.view = MergedView(settings.topic_partitions)
         self._pending, self._notified, self._last_users, self._state_dirty = [], {}, None, True
-        self.seq = seq = await read_published()
+        self.seq = seq = await self._read_back()
         last = seq.last_data.get((USERS, "ActiveUsersUpdated"))
         self._last_users = last.get("count") if isinstance(last, dict) else None
         consumer = _consumer()
@@ -126,6 +128,16 @@ class Merger:
                 await self._follow(consumer, tp, state_from)
         finally:
             await consumer.stop()
+
+    async def _read_back(self) -> Sequencer:
+        """What has been published: the start-up read-back continued, or (later runs) read anew."""
+        early, self.early = self.early, None
+        if early is not None:
+            try:
+                return await read_published(since=await early)
+            except Exception as exc:  # read again from the start
+                log.warning("merger: the early read-back failed (%r); reading the deltas again", exc)
+        return await read_published()
 
     async def _follow(self, consumer: AIOKafkaConsumer, tp: TopicPartition, state_from: int) -> None:
         view, seq = self.view, self.seq
@@ -277,6 +289,13 @@ def wanted() -> bool:
 @app.on_partitions_revoked.connect
 async def _stop_on_revoke(app_: Any, revoked: Any, **kwargs: Any) -> None:
     await merger.stop()
+
+
+@app.task
+async def read_back_early() -> None:
+    """Read `chinook.deltas` back while the worker joins its group and recovers its tables, so a
+    restarted merger publishes sooner (its first run reads only what was published since)."""
+    merger.early = asyncio.ensure_future(read_published())
 
 
 @app.timer(interval=0.1)

@@ -38,6 +38,7 @@ class Sequencer:
     trigger_offsets: dict[int, int] = field(default_factory=dict)  # deltas.in partition -> last offset
     last_data: dict[tuple[str, str], Any] = field(default_factory=dict)
     sent: int = 0
+    read_to: dict[int, int] = field(default_factory=dict)  # deltas partition -> offset read back to
     _out: list[Record] = field(default_factory=list)  # numbered, not yet handed to the producer
     _flushing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -92,15 +93,19 @@ class Sequencer:
             await send_all(settings.deltas_topic, by_partition)
 
 
-async def read_published(timeout_s: float = 60.0) -> Sequencer:
-    """Read every partition of `chinook.deltas` to its end: what has been published."""
-    state = Sequencer()
+async def read_published(timeout_s: float = 60.0, since: Sequencer | None = None) -> Sequencer:
+    """Read every partition of `chinook.deltas` to its end: what has been published. With `since`
+    (a read-back that published nothing), continue it from where it stopped."""
+    state = since or Sequencer()
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
         tps = [TopicPartition(settings.deltas_topic, p) for p in await partitions_of(consumer, settings.deltas_topic)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
+        for tp in tps:
+            if tp.partition in state.read_to:
+                consumer.seek(tp, state.read_to[tp.partition])
         ends = await consumer.end_offsets(tps)
         deadline = time.monotonic() + timeout_s
         records = 0
@@ -116,6 +121,7 @@ async def read_published(timeout_s: float = 60.0) -> Sequencer:
                     except (ValueError, KeyError, TypeError):
                         log.warning("skipping unreadable record %s@%d", tp, record.offset)
                     records += 1
+        state.read_to = {tp.partition: ends[tp] for tp in tps}
     finally:
         await consumer.stop()
     log.info("sequencer: %d deltas read back, %d channels", records, len(state.seqs))

@@ -23,11 +23,10 @@ from typing import Any
 
 import faust
 import pytest
+from faust.streams import current_event
 
 from stream import batching, owner
 from stream.app import app
-from faust.streams import current_event
-
 from stream.batching import batches, writing_for
 
 
