@@ -30,6 +30,7 @@ from schemas.kafka_meta import partitions_of
 from schemas.messages import Unsequenced
 from stream.app import app, control, partials, settings
 from stream.dead_letters import dead_letter_record
+from stream.metrics import PublishLatency
 from stream.owner import INVOICE_TOPIC, first_kept
 from stream.ownership import owned_partitions, state_ready
 from stream.reference import reference, reference_ready
@@ -76,6 +77,7 @@ class Merger:
         self._notified: dict[int, int] = {}  # invoice id -> last rev told
         self._last_users: int | None = None
         self._state_dirty = True
+        self.latency = PublishLatency()  # COMMIT -> publish of the records applied, not yet published
 
     @property
     def active(self) -> bool:
@@ -105,6 +107,7 @@ class Merger:
         self.started_at, self.ready_at = time.monotonic(), None
         self.view = MergedView(settings.topic_partitions)
         self._pending, self._notified, self._last_users, self._state_dirty = [], {}, None, True
+        self.latency = PublishLatency()
         self.seq = seq = await read_published()
         last = seq.last_data.get((USERS, "ActiveUsersUpdated"))
         self._last_users = last.get("count") if isinstance(last, dict) else None
@@ -142,6 +145,7 @@ class Merger:
                         events = applied.events
                         self.dirty_days |= applied.days
                         self._state_dirty = True
+                        self.latency.applied(doc, bool(events))
                     else:
                         events = [(str(n), to_fact(int(i), f), int(r)) for n, i, r, f in doc.get("events", [])]
                 except (ValueError, KeyError, TypeError, IndexError) as exc:
@@ -159,10 +163,12 @@ class Merger:
                     "merger ready: every partition's snapshot read (%.1f s)", self.ready_at - (self.started_at or 0)
                 )
             await self._publish_events(seq, view)
+            self.latency.events_published()
             now = time.monotonic()
             if now >= next_tick:
                 next_tick = now + settings.publish_interval
                 await self._publish_state(seq, view)
+                self.latency.state_published()
 
     async def _publish_events(self, seq: Sequencer, view: MergedView) -> None:
         pending, self._pending = self._pending, []

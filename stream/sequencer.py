@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from schemas.kafka_meta import partitions_of
 from schemas.messages import Delta
 from stream.app import deltas, settings
+from stream.metrics import delta_published
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class Sequencer:
         self.absorb(delta)
         self.sent += 1
         await deltas.send(key=channel.encode(), value=delta.encode())
+        delta_published(channel)
 
 
 async def read_published(timeout_s: float = 60.0) -> Sequencer:
