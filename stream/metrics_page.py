@@ -117,12 +117,11 @@ REGISTRY.register(FaustCollector(lambda: app.monitor, _recovery_remaining))
 REGISTRY.register(WorkerCollector())
 
 
-@app.page("/metrics")
-async def metrics_view(web: Any, request: Any) -> Any:
-    token = settings.metrics_token
+def metrics_answer(web: Any, authorization: str | None, token: str) -> Any:
+    """The answer to a scrape: 404 without a token set, 401 without it as bearer, else the registry's text."""
     if not token:
         return web.json({"error": "Not found"}, status=404)
-    if not scrape_allowed(request.headers.get("Authorization"), token):
+    if not scrape_allowed(authorization, token):
         return web.json(
             {"error": "A bearer token (EDGE_METRICS_TOKEN) is required"},
             status=401,
@@ -131,3 +130,8 @@ async def metrics_view(web: Any, request: Any) -> Any:
     return web.bytes(
         generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"}
     )
+
+
+@app.page("/metrics")
+async def metrics_view(web: Any, request: Any) -> Any:
+    return metrics_answer(web, request.headers.get("Authorization"), settings.metrics_token)

@@ -12,7 +12,7 @@ from faust.types import TP
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from stream import metrics
+from stream import metrics, metrics_page
 from stream.faust_sensor import faust_families
 from stream.metrics import COMMIT_FIELD, PublishLatency, delta_published
 from stream.metrics_page import WorkerState, worker_families
@@ -169,3 +169,26 @@ def test_the_worker_registry_renders_every_family() -> None:
     assert {"pulse_commit_to_publish_seconds", "pulse_deltas_published", "pulse_dead_letters"} <= names
     assert {"faust_messages_received", "faust_consumer_commit_latency_seconds", "faust_rebalances"} <= names
     assert {"pulse_input_lag_records", "pulse_state_ready", "pulse_merger_ready", "process_cpu_seconds"} <= names
+
+
+class FakeWeb:
+    """The two answers `metrics_view` gives, recorded."""
+
+    def json(self, value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Any:
+        return ("json", status, value, headers or {})
+
+    def bytes(self, value: bytes, headers: dict[str, str] | None = None) -> Any:
+        return ("bytes", 200, value, headers or {})
+
+
+async def test_the_worker_metrics_page_answers_only_the_token() -> None:
+    for given in (None, "Bearer ", "Bearer x"):
+        assert metrics_page.metrics_answer(FakeWeb(), given, token="")[:2] == ("json", 404)
+    token = "worker-" + "a" * 20
+    for given in (None, "Bearer wrong", f"Basic {token}"):
+        kind, status, _, headers = metrics_page.metrics_answer(FakeWeb(), given, token)
+        assert (kind, status, headers.get("WWW-Authenticate")) == ("json", 401, "Bearer")
+    kind, status, body, headers = metrics_page.metrics_answer(FakeWeb(), f"Bearer {token}", token)
+    assert (kind, status) == ("bytes", 200)
+    assert headers["Content-Type"].startswith("text/plain")
+    assert b"pulse_commit_to_publish_seconds_bucket" in body
