@@ -53,7 +53,7 @@ class PulseMonitor(Monitor):
 
 def _tp_family(name: str, text: str, offsets: dict[Any, int]) -> GaugeMetricFamily:
     family = GaugeMetricFamily(name, text, labels=("topic", "partition"))
-    for tp, offset in sorted(offsets.items()):
+    for tp, offset in sorted(dict(offsets).items()):  # a copy: the consumer's thread may update it
         family.add_metric([tp.topic, str(tp.partition)], float(offset))
     return family
 
@@ -68,7 +68,7 @@ def faust_families(monitor: Monitor, recovery_remaining: int) -> Iterator[Metric
         "Messages received, per topic (since the last rebalance).",
         labels=["topic"],
     )
-    for topic, count in sorted(monitor.messages_received_by_topic.items()):
+    for topic, count in sorted(dict(monitor.messages_received_by_topic).items()):
         per_topic.add_metric([topic], float(count))
     yield per_topic
     yield GaugeMetricFamily("faust_messages_active", "Messages received, not yet acked.", value=monitor.messages_active)
@@ -78,13 +78,13 @@ def faust_families(monitor: Monitor, recovery_remaining: int) -> Iterator[Metric
     sent = CounterMetricFamily(
         "faust_messages_sent_per_topic", "Messages the producer was given, per topic.", labels=["topic"]
     )
-    for topic, count in sorted(monitor.messages_sent_by_topic.items()):
+    for topic, count in sorted(dict(monitor.messages_sent_by_topic).items()):
         sent.add_metric([topic], float(count))
     yield sent
     tables = CounterMetricFamily(
         "faust_table_operations", "Table keys read, written and deleted.", labels=["table", "operation"]
     )
-    for name, state in sorted(monitor.tables.items()):
+    for name, state in sorted(dict(monitor.tables).items()):
         tables.add_metric([name, "keys_retrieved"], float(state.keys_retrieved))
         tables.add_metric([name, "keys_updated"], float(state.keys_updated))
         tables.add_metric([name, "keys_deleted"], float(state.keys_deleted))
