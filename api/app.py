@@ -10,23 +10,24 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import auth, guard, http_api, pages, users, websocket
 from api.bus import KafkaBus, LocalBus
 from api.delivery import DeltaConsumer
-from api.metrics import scrape_allowed
 from api.query import routes as query_routes
 from api.state import Edge
 from api.terminate import ControlConsumer, ControlSink, RevocationWatch
 from api.tokens import SqlTokenStore, TokenStore
 from api.triggers import KafkaTriggerSink, TriggerSink
 from api.webhooks import Webhooks
+from schemas.scrape import scrape_allowed
 from schemas.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ async def metrics(request: Request) -> Response:
             status_code=401,
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return PlainTextResponse(edge.metrics.render(), media_type="text/plain; version=0.0.4")
+    return Response(edge.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
 #: Answers of these paths are never cached nor sniffed by a browser.

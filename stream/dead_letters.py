@@ -8,6 +8,7 @@ from faust.types import EventT
 
 from schemas.dead_letter import build_dead_letter, encode_dead_letter
 from stream.app import app, dlq
+from stream.metrics import dead_lettered
 
 log = logging.getLogger(__name__)
 
@@ -44,3 +45,4 @@ async def dead_letter_record(
     dlq_key, dlq_value = encode_dead_letter(letter)
     log.warning("dead letter %s/%s/%s: %s", topic, partition, offset, reason)
     await dlq.send(key=dlq_key, value=dlq_value)
+    dead_lettered(topic)

@@ -30,6 +30,7 @@ from schemas.kafka_meta import partitions_of
 from schemas.messages import Unsequenced
 from stream.app import app, control, partials, settings
 from stream.dead_letters import dead_letter_record
+from stream.metrics import PublishLatency
 from stream.owner import INVOICE_TOPIC, first_kept
 from stream.ownership import owned_partitions, state_ready
 from stream.reference import reference, reference_ready
@@ -78,6 +79,7 @@ class Merger:
         self._state_dirty = True
         #: `chinook.deltas` read back while the worker starts: the first run continues it.
         self.early: asyncio.Task[Sequencer] | None = None
+        self.latency = PublishLatency()  # COMMIT -> publish of the records applied, not yet published
 
     @property
     def active(self) -> bool:
@@ -107,6 +109,7 @@ class Merger:
         self.started_at, self.ready_at = time.monotonic(), None
         self.view = MergedView(settings.topic_partitions)
         self._pending, self._notified, self._last_users, self._state_dirty = [], {}, None, True
+        self.latency = PublishLatency()
         self.seq = seq = await self._read_back()
         last = seq.last_data.get((USERS, "ActiveUsersUpdated"))
         self._last_users = last.get("count") if isinstance(last, dict) else None
@@ -154,6 +157,7 @@ class Merger:
                         events = applied.events
                         self.dirty_days |= applied.days
                         self._state_dirty = True
+                        self.latency.applied(doc, bool(events))
                     else:
                         events = [(str(n), to_fact(int(i), f), int(r)) for n, i, r, f in doc.get("events", [])]
                 except (ValueError, KeyError, TypeError, IndexError) as exc:
@@ -171,10 +175,12 @@ class Merger:
                     "merger ready: every partition's snapshot read (%.1f s)", self.ready_at - (self.started_at or 0)
                 )
             await self._publish_events(seq, view)
+            self.latency.events_published()
             now = time.monotonic()
             if now >= next_tick:
                 next_tick = now + settings.publish_interval
                 await self._publish_state(seq, view)
+                self.latency.state_published()
             await seq.flush()
 
     async def _publish_events(self, seq: Sequencer, view: MergedView) -> None:

@@ -31,6 +31,7 @@ from schemas.records import Invoice, InvoiceLine, User
 from stream.app import app, cdc_parser, owner_input, partials, settings
 from stream.batching import batches, before_revoke_flush, bytes_table, current, writing_for
 from stream.dead_letters import dead_letter
+from stream.metrics import COMMIT_FIELD
 from stream.output import Record, delivered, send_batch
 from stream.ownership import on_rebalance, owned_partitions, partition_of, state_ready
 from tables.invoice_state import InvoiceRow, LineRow
@@ -170,6 +171,7 @@ class Batch:
         self.event_of: dict[int, Any] = {}  # one event per partition: the current event of its writes
         self.dead: list[tuple[Any, str]] = []
         self.truncated: set[str] = set()
+        self.commit_ms: dict[int, int] = {}  # per partition: the commit time of its oldest change (stream.metrics)
 
 
 def take_batch(events: Sequence[Any], states: dict[int, PartitionState], snapshots_due: dict[int, str]) -> Batch:
@@ -198,6 +200,8 @@ def take_batch(events: Sequence[Any], states: dict[int, PartitionState], snapsho
             if reason is not None:
                 out.dead.append((event, reason))
             touched.add(p)
+            if p not in out.commit_ms and result.source.ts_ms is not None and not result.source.snapshot:
+                out.commit_ms[p] = result.source.ts_ms  # a partition's changes come in commit order
         elif isinstance(result, ParseFailure):
             out.dead.append((event, result.reason))
         elif isinstance(result, Skipped) and result.kind == SkipKind.TRUNCATE:
@@ -209,6 +213,7 @@ def take_batch(events: Sequence[Any], states: dict[int, PartitionState], snapsho
         invoices, users = state.dirty_invoices(), state.dirty_users()
         record = state.take_changes()
         if record is not None:
+            record[COMMIT_FIELD] = out.commit_ms.get(p)
             out.records[p] = record
         for inv in invoices:
             out.writes.append((p, invoice_key(inv.invoice_id), jsonio.dumps(stored_invoice(p, inv))))

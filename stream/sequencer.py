@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from schemas.kafka_meta import partitions_of
 from schemas.messages import Delta
 from stream.app import settings
+from stream.metrics import delta_published
 from stream.output import Record, partition_of, send_all
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class Sequencer:
         self.absorb(delta)
         self.sent += 1
         self._out.append((channel.encode(), delta.encode()))
+        delta_published(channel)
 
     async def flush(self) -> None:
         """Hand the deltas numbered so far to the producer, one batch per partition, in `seq` order."""

@@ -16,19 +16,24 @@ from stream.repairs import commit_guard, queue_pressure, rebalance_window
 INPUT_TOPICS = frozenset(owner_input.topics)
 
 
-def input_lag() -> dict[str, int]:
-    """Records not yet read, per assigned input partition (`topic[partition]`)."""
+def input_lag_by_partition() -> dict[tuple[str, int], int]:
+    """Records not yet read, per assigned input partition `(topic, partition)`."""
     consumer = app.consumer
     read_offsets = getattr(consumer, "_read_offset", {})
-    lag: dict[str, int] = {}
+    lag: dict[tuple[str, int], int] = {}
     for tp in sorted(app.assignor.assigned_actives()):
         if tp.topic not in INPUT_TOPICS:
             continue
         highwater = consumer.highwater(tp)
         read = read_offsets.get(tp)
         if highwater is not None:
-            lag[f"{tp.topic}[{tp.partition}]"] = max(0, highwater - (read + 1 if read is not None else 0))
+            lag[(tp.topic, tp.partition)] = max(0, highwater - (read + 1 if read is not None else 0))
     return lag
+
+
+def input_lag() -> dict[str, int]:
+    """Records not yet read, per assigned input partition (`topic[partition]`)."""
+    return {f"{topic}[{partition}]": n for (topic, partition), n in input_lag_by_partition().items()}
 
 
 @app.page("/pulse/status/")

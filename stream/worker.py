@@ -28,6 +28,7 @@ def run_worker(web_port: int | None = None, loglevel: str = "INFO") -> int:
     uvloop.install()  # Faust's per-event machinery is event-loop bound: uvloop runs it ~25 % faster
     from stream import (  # noqa: F401  (registers agents, tables, timers and pages)
         merger,
+        metrics_page,
         owner,
         pages,
         reference,

@@ -143,6 +143,11 @@ class Settings(BaseSettings):
         key = self.pusher_encryption_master_key
         return base64.b64decode(key) if key else None
 
+    @property
+    def metrics_token(self) -> str:
+        """The bearer token of both `/metrics` endpoints, the edge's and the worker's (``EDGE_METRICS_TOKEN``)."""
+        return self.edge.metrics_token
+
     @classmethod
     def settings_customise_sources(
         cls,

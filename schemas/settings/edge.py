@@ -102,7 +102,10 @@ class EdgeSettings(BaseSettings):
     # -- metrics ---------------------------------------------------------------------------
     metrics_token: str = Field(
         default="",
-        description=("Bearer token /metrics asks for; empty: /metrics answers 404. `make up` generates one into .env."),
+        description=(
+            "Bearer token the edge's and the worker's /metrics ask for (Prometheus sends it: infra/prometheus/); "
+            "empty: /metrics answers 404. `make up` generates one into .env."
+        ),
     )
 
     # -- webhooks (api/webhooks.py) ---------------------------------------------------------

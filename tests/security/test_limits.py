@@ -68,7 +68,7 @@ async def test_a_thousand_subscriptions_on_one_socket(edges: EdgeFactory, deltas
         async with httpx.AsyncClient(timeout=10) as http:
             text = (await http.get(f"{edge.base}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})).text
         series = [line for line in text.splitlines() if line.startswith("edge_subscriptions{")]
-        assert series == ['edge_subscriptions{channel="public"} 50'], series  # one series, not 50 (or 1,000)
+        assert series == ['edge_subscriptions{channel="public"} 50.0'], series  # one series, not 50 (or 1,000)
         await client.send("pusher:unsubscribe", {"channel": "public-flood-0"})
         again = await client.subscribe("public-flood-999")
         assert again["event"] == "pusher_internal:subscription_succeeded", again

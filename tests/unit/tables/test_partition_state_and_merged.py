@@ -89,7 +89,7 @@ def test_a_merged_day_kept_up_to_date_equals_merging_the_partitions_again() -> N
     rng = random.Random(5)
     parts = [PartitionState(p, "UTC") for p in range(3)]
     view = MergedView(3)
-    for p, part in enumerate(parts):
+    for part in parts:
         for record in part.snapshot("s"):
             view.apply(record)
     for step in range(400):
