@@ -239,6 +239,14 @@ def fanout_record(i: int) -> bytes:
     return orjson.dumps(value)
 
 
+def pump_plan(control: str | None, rate: float, seconds: float) -> tuple[float, float]:
+    """The (rate, seconds) of the next local pump: from the ``control`` file ("RATE SECONDS") if given."""
+    if control is None:
+        return rate, seconds
+    m, s = Path(control).read_text().split()
+    return float(m), float(s)
+
+
 async def paced(rate: float, seconds: float) -> AsyncIterator[int]:
     """0, 1, ... int(rate * seconds) - 1, each yielded at its time on a fixed schedule from the start."""
     began = time.monotonic()
