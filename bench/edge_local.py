@@ -6,7 +6,7 @@ The same app (`api.app.create_app`, settings from the environment as `chinook-pu
 them) under the same uvicorn options (`api.server.websocket_options`), with `EDGE_CONSUME` off,
 tokens in memory and triggers kept in memory. On SIGUSR1 it applies M deltas/s for S seconds through
 `Edge.apply` (history + fan-out, what the Kafka consumer does per record), each decoded from the
-record the Kafka bench would produce (`bench.common.fanout_record`, "t" = wall time just before).
+record the Kafka bench would produce (`bench.common.fanout_record`, "t" = the wall time it was due).
 With `--control FILE`, each SIGUSR1 reads "RATE SECONDS" from FILE instead (the ceiling search
 steps the rate up on the same subscribers).
 """
@@ -24,7 +24,7 @@ from api.history import delta_from_record
 from api.server import websocket_options
 from api.tokens import MemoryTokenStore
 from api.triggers import MemorySink
-from bench.common import fanout_record, paced, pump_plan
+from bench.common import fanout_record, pump_plan, scheduled
 from schemas.settings import get_settings
 
 
@@ -53,9 +53,9 @@ def main(port: int, rate: float, seconds: float, control: str | None = None) -> 
     async def pump(m: float, s: float) -> None:
         nonlocal sent
         first = sent
-        async for i in paced(m, s):
+        async for i, due in scheduled(m, s):
             sent = first + i + 1
-            edge.apply(delta_from_record(fanout_record(first + i)))
+            edge.apply(delta_from_record(fanout_record(first + i, due)))
 
     def start_pump() -> None:
         task = asyncio.get_running_loop().create_task(pump(*pump_plan(control, rate, seconds)))

@@ -21,7 +21,8 @@ delivered per second, with its CPU per frame (msgs per CPU-second of the server,
 
 `--source local` needs no Kafka: the edge is `bench.edge_local` (the same app and uvicorn options,
 deltas applied in-process by a pump instead of the consumer) and the baseline pumps likewise; both
-start on SIGUSR1. Latency then runs from just before `Edge.apply` (no Kafka hop).
+start on SIGUSR1. Latency then runs from the time each delta was due on the pump's schedule (a
+server busy past it is measured late, not spared; no Kafka hop).
 """
 
 from __future__ import annotations

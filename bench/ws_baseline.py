@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from websockets import broadcast
 from websockets.asyncio.server import ServerConnection, serve
 
-from bench.common import fanout_record, paced, pump_plan
+from bench.common import fanout_record, pump_plan, scheduled
 
 CLIENTS: set[ServerConnection] = set()
 
@@ -71,9 +71,9 @@ SENT = [0]  # records made so far: seq keeps rising across pumps
 
 async def pump(rate: float, seconds: float) -> None:
     first = SENT[0]
-    async for i in paced(rate, seconds):
+    async for i, due in scheduled(rate, seconds):
         SENT[0] = first + i + 1
-        broadcast(CLIENTS, frame_of(fanout_record(first + i)))
+        broadcast(CLIENTS, frame_of(fanout_record(first + i, due)))
 
 
 async def main(
