@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from api import guard, protocol, signing, terminate, users
+from api import guard, protocol, signing, terminate, users, wire
 from api.bodies import BadInput, parse_json
 from api.connection import Connection, Membership, new_socket_id
 from api.history import EncodedDelta
@@ -73,11 +73,12 @@ ABORT_KEY = "chinook.abort_transport"
 
 
 class KeepTransport:
-    """ASGI middleware: remembers how to drop a websocket's TCP connection (in its scope).
+    """ASGI middleware: remembers a websocket's ASGI-server protocol and how to drop its TCP connection.
 
     The ASGI server's send callable is a method of its protocol object, which holds the transport
     (uvicorn's websockets, websockets-sansio and wsproto implementations all do); Starlette's own
-    layers wrap `send`, so it is looked at here, before them.
+    layers wrap `send`, so it is looked at here, before them. The protocol is kept for
+    `api.wire.raw_socket`, the abort for `abort_transport`.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -85,10 +86,11 @@ class KeepTransport:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
-            transport = getattr(getattr(send, "__self__", None), "transport", None)
-            abort = getattr(transport, "abort", None)
+            protocol = getattr(send, "__self__", None)
+            abort = getattr(getattr(protocol, "transport", None), "abort", None)
             if abort is not None:
                 scope[ABORT_KEY] = abort
+                scope[wire.PROTOCOL_KEY] = protocol
         await self.app(scope, receive, send)
 
 
@@ -119,37 +121,53 @@ async def endpoint(websocket: WebSocket) -> None:
         return
 
     await websocket.accept()
+    loop = asyncio.get_running_loop()
+    ended: asyncio.Future[None] = loop.create_future()
+
+    def end(_: object = None) -> None:
+        if not ended.done():
+            ended.set_result(None)
+
+    raw = wire.raw_socket(websocket.scope)
     conn = Connection(
         socket_id=new_socket_id(),
-        send_text=websocket.send_text,
+        send_text=None if raw is not None else websocket.send_text,
         queue_max=config.send_queue_max,
         metrics=edge.metrics,
         user_agent=websocket.headers.get("user-agent", "")[:200],
         client_address=websocket.client.host if websocket.client is not None else "unknown",
+        socket=raw,
+        outbox=edge.outbox if raw is not None else None,
+        on_close=end,
     )
     edge.connections[conn.socket_id] = conn
     edge.metrics.inc("edge_connections_total")
     conn.send(protocol.connection_established(conn.socket_id, config.activity_timeout))
 
-    writer = asyncio.create_task(conn.run_writer(), name=f"writer-{conn.socket_id}")
+    writer = asyncio.create_task(conn.run_writer(), name=f"writer-{conn.socket_id}") if raw is None else None
     reader = asyncio.create_task(_read_loop(websocket, edge, conn), name=f"reader-{conn.socket_id}")
-    keepalive = asyncio.create_task(_keepalive(edge, conn), name=f"keepalive-{conn.socket_id}")
-    closing = asyncio.create_task(conn.closing.wait())
+    reader.add_done_callback(end)
+    _schedule_keepalive(edge, conn, float(config.activity_timeout))
     try:
-        await asyncio.wait({reader, closing}, return_when=asyncio.FIRST_COMPLETED)
+        await ended
     finally:
         client_gone = reader.done() and not reader.cancelled() and reader.exception() is None
         edge.registry.unsubscribe_all(conn)  # no more fan-out to it, presence members leave now
-        for task in (reader, keepalive, closing):
-            task.cancel()
+        reader.cancel()
         if not client_gone and conn.close_code is not None and conn.flush_before_close:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(writer), config.close_timeout)
-        writer.cancel()
-        with contextlib.suppress(BaseException):
-            await writer
+                if writer is not None:
+                    await asyncio.wait_for(asyncio.shield(writer), config.close_timeout)
+                else:
+                    await asyncio.wait_for(conn.drained(), config.close_timeout)
+        code = conn.close_code if conn.close_code is not None else 1000
+        conn.close(code, conn.close_reason, flush=False)  # nothing more is queued or written from here
+        conn.stop_waiting()
+        if writer is not None:
+            writer.cancel()
+            with contextlib.suppress(BaseException):
+                await writer
         if not client_gone:
-            code = conn.close_code if conn.close_code is not None else 1000
             closed = False
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(websocket.close(code, conn.close_reason), config.close_timeout)
@@ -160,20 +178,29 @@ async def endpoint(websocket: WebSocket) -> None:
         edge.connections.pop(conn.socket_id, None)
 
 
-async def _keepalive(edge: Edge, conn: Connection) -> None:
-    """Ping an idle client; close with 4201 when it does not answer in time."""
-    timeout = float(edge.config.activity_timeout)
-    while conn.open:
-        idle = time.monotonic() - conn.last_activity
-        if idle < timeout:
-            await asyncio.sleep(timeout - idle)
-            continue
-        sent_at = time.monotonic()
-        conn.send(protocol.ping())
-        await asyncio.sleep(edge.config.pong_timeout)
-        if conn.last_activity < sent_at:
+def _schedule_keepalive(edge: Edge, conn: Connection, delay: float) -> None:
+    conn.keepalive = asyncio.get_running_loop().call_later(delay, _keepalive, edge, conn)
+
+
+def _keepalive(edge: Edge, conn: Connection) -> None:
+    """Ping an idle client; close with 4201 when it does not answer in time (a timer, not a task)."""
+    conn.keepalive = None
+    if not conn.open:
+        return
+    now = time.monotonic()
+    if conn.ping_sent_at is not None:
+        if conn.last_activity < conn.ping_sent_at:
             conn.close(ErrorCode.PONG_TIMEOUT, "Pong reply not received")
             return
+        conn.ping_sent_at = None
+    timeout = float(edge.config.activity_timeout)
+    idle = now - conn.last_activity
+    if idle < timeout:
+        _schedule_keepalive(edge, conn, timeout - idle)
+        return
+    conn.ping_sent_at = now
+    conn.send(protocol.ping())
+    _schedule_keepalive(edge, conn, float(edge.config.pong_timeout))
 
 
 async def _read_loop(websocket: WebSocket, edge: Edge, conn: Connection) -> None:
@@ -352,7 +379,7 @@ def _replay(edge: Edge, conn: Connection, channel: str, last_seq: int | None) ->
     def send(deltas: list[EncodedDelta]) -> None:
         for delta in deltas:
             if delta.exclude_socket_id != conn.socket_id:
-                conn.send(delta.frame)
+                conn.send(delta.out)
 
     if last_seq is not None:
         missed = history.since(last_seq) if history is not None else ([] if last_seq == 0 else None)

@@ -52,7 +52,7 @@ async def serving(config: EdgeSettings) -> AsyncIterator[int]:
 
 def test_defaults() -> None:
     options = websocket_options(EdgeSettings(consume=False))
-    assert options == {"ws_max_size": 65_536, "ws_per_message_deflate": False}
+    assert options == {"ws": "websockets-sansio", "ws_max_size": 65_536, "ws_per_message_deflate": False}
 
 
 @pytest.mark.parametrize("deflate", [False, True])
