@@ -87,9 +87,9 @@ class Connection:
     user_agent: str = ""
     client_address: str = ""
     #: The user this connection acts for (api.terminate; set by pusher:signin, api/users.py),
-    #: and the tokens it was authorized with (sha256).
+    #: and the tokens it was authorized with (sha256; one shared empty set until the first).
     user_id: str | None = None
-    token_hashes: set[str] = field(default_factory=set)
+    token_hashes: frozenset[str] = frozenset()
     #: Raw mode: the socket written directly and the outbox that flushes it.
     socket: RawSocket | None = None
     outbox: Outbox | None = None
