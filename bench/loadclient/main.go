@@ -254,6 +254,9 @@ func main() {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, *concurrency)
 	var lock sync.Mutex
+	// Each connection is read from as soon as it is set up: a server's websocket pings sent while
+	// the others are still connecting get their pongs (gorilla answers them inside ReadMessage).
+	var readers sync.WaitGroup
 	for i := 0; i < *n; i++ {
 		wg.Add(1)
 		sem <- struct{}{}
@@ -271,16 +274,15 @@ func main() {
 				return
 			}
 			conns = append(conns, ws)
+			sh := &shard{}
+			mu.Lock()
+			shards = append(shards, sh)
+			mu.Unlock()
+			readers.Add(1)
+			go func() { defer readers.Done(); reader(ws, sh) }()
 		}()
 	}
 	wg.Wait()
-	var readers sync.WaitGroup
-	for _, ws := range conns {
-		sh := &shard{}
-		shards = append(shards, sh)
-		readers.Add(1)
-		go func(ws *websocket.Conn) { defer readers.Done(); reader(ws, sh) }(ws)
-	}
 	fmt.Printf("ready %d %.2f\n", len(conns), time.Since(began).Seconds())
 
 	lines := make(chan string)
