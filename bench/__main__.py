@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         throughput.main(ap.parse_args(["throughput", "--events", events, "--repeat", "1" if smoke else "3"]))
         e2e.main(ap.parse_args(["e2e", "--rates", "10:2,100:2" if smoke else "10:20,100:15,500:10,1000:5"]))
         recovery.main(ap.parse_args(["recovery", "--rounds", "1" if smoke else "3"]))
-        fanout.main(ap.parse_args(["fanout", "--configs", "100:5" if smoke else "1000:20,10000:2", "--search",
+        fanout.main(ap.parse_args(["fanout", "--configs", "100:5" if smoke else "1000:10,10000:1", "--search",
                                    "--max-steps", "2" if smoke else "12",
                                    "--seconds", "3" if smoke else "10"]))  # fmt: skip
     print(f"bench done in {time.monotonic() - began:.0f}s; results in {common.results_dir()}", flush=True)
