@@ -15,6 +15,7 @@ Two ways to the socket, both keeping the per-connection order:
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import sys
 import time
@@ -28,6 +29,7 @@ from api.protocol import ErrorCode
 from api.wire import RawSocket
 
 SendText = Callable[[str], Awaitable[None]]
+log = logging.getLogger(__name__)
 
 
 def new_socket_id() -> str:
@@ -68,7 +70,10 @@ class Outbox:
         pending, self._pending = self._pending, []
         written = 0
         for conn in pending:
-            written += conn.flush()
+            try:
+                written += conn.flush()
+            except Exception as exc:  # one broken socket must not stop the others' writes
+                conn.lost(exc)
         if written:
             self.metrics.inc("edge_messages_out_total", written)
 
@@ -200,6 +205,13 @@ class Connection:
         socket.transport.write(queue[0] if n == 1 else b"".join(queue))
         queue.clear()
         return n
+
+    def lost(self, exc: BaseException) -> None:
+        """Raw mode: writing failed; drop what is queued and close (the endpoint then drops the socket)."""
+        self._scheduled = False
+        log.warning("write to %s failed (%s: %s); closing it", self.socket_id, type(exc).__name__, exc)
+        self.close(ErrorCode.RECONNECT, "Write failed: reconnect and resume", flush=False)
+        self._queue.clear()
 
     async def _when_writable(self, writable: asyncio.Event) -> None:
         try:

@@ -145,3 +145,47 @@ async def test_a_subscriber_that_stops_reading_is_closed_and_dropped() -> None:
         finally:
             await reader.close()
             stalled.close()
+
+
+class _Broken:
+    """A transport whose write fails."""
+
+    def is_closing(self) -> bool:
+        return False
+
+    def write(self, data: bytes) -> None:
+        raise OSError("broken pipe")
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.data = b""
+
+    def is_closing(self) -> bool:
+        return False
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+
+async def test_a_failing_socket_does_not_stop_the_others() -> None:
+    from api.connection import Connection, Outbox
+    from api.metrics import Metrics
+    from api.wire import RawSocket
+
+    metrics = Metrics()
+    outbox = Outbox(metrics)
+    writable = asyncio.Event()
+    writable.set()
+    sink = _Sink()
+    broken = Connection("1.1", None, 10, metrics, socket=RawSocket(_Broken(), writable), outbox=outbox)  # type: ignore[arg-type]
+    good = Connection("2.2", None, 10, metrics, socket=RawSocket(sink, writable), outbox=outbox)  # type: ignore[arg-type]
+    frame = Frame('{"event":"x"}')
+    assert broken.send(frame) and good.send(frame)
+    await asyncio.sleep(0)  # the outbox's turn
+    assert sink.data == frame.wire
+    assert broken.close_code == 4200 and good.open
+    assert metrics.value("edge_messages_out_total") == 1
+    assert good.send(frame)
+    await asyncio.sleep(0)
+    assert sink.data == frame.wire * 2
