@@ -33,6 +33,22 @@ from schemas.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 
+class EdgeApp(Starlette):
+    """The edge's Starlette app, with the Pusher websocket (``/app/{key}``) served before its middleware.
+
+    A websocket lives for hours inside every coroutine between the server and its endpoint; going
+    straight to `websocket.serve` keeps that chain short (memory per connection). The route stays in
+    the route list for anything that reaches the router another way.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = websocket.pusher_key(scope)
+        if key is not None:
+            await websocket.serve(self, key, scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 class PublishedSecret(RuntimeError):
     """The settings hold a secret anyone can read (`.env.example`): the edge does not start."""
 
@@ -163,7 +179,7 @@ def create_app(
             if dispose is not None:
                 dispose()
 
-    app = Starlette(
+    app = EdgeApp(
         routes=[
             WebSocketRoute("/app/{key}", websocket.endpoint),
             Route("/broadcasting/auth", auth.broadcasting_auth, methods=["POST"]),

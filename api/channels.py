@@ -8,6 +8,7 @@ from typing import Any
 
 from api import protocol
 from api.connection import Connection, Membership
+from api.frames import Frame
 
 
 @dataclass(eq=False)
@@ -105,14 +106,19 @@ class ChannelRegistry:
         for name in list(conn.subscriptions):
             self.unsubscribe(conn, name)
 
-    def publish(self, name: str, frame: str, exclude: str | None = None) -> int:
-        """Queue the same encoded ``frame`` on every subscriber of ``name``; the number queued."""
+    def publish(self, name: str, frame: str | Frame, exclude: str | None = None) -> int:
+        """Queue the same ``frame`` (encoded once, text and websocket bytes) on every subscriber of ``name``.
+
+        The number queued.
+        """
         channel = self._channels.get(name)
         if channel is None:
             return 0
+        if not isinstance(frame, Frame):
+            frame = Frame(frame)
         sent = 0
-        for socket_id, conn in list(channel.subscribers.items()):
-            if socket_id != exclude and conn.send(frame):
+        for conn in list(channel.subscribers.values()):
+            if conn.socket_id != exclude and conn.send(frame):
                 sent += 1
         return sent
 

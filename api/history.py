@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
 from api import protocol
+from api.frames import Frame
 from schemas.messages import Delta, InvalidDelta
 
 __all__ = ["ChannelHistory", "EncodedDelta", "HistoryStore", "InvalidDelta", "delta_from_record"]
@@ -21,10 +22,14 @@ __all__ = ["ChannelHistory", "EncodedDelta", "HistoryStore", "InvalidDelta", "de
 
 @dataclass(frozen=True, slots=True)
 class EncodedDelta:
-    """A `Delta` and its Pusher frame (whose data carries `seq`)."""
+    """A `Delta` and its Pusher frame (whose data carries `seq`); ``out``: the same, ready to send."""
 
     delta: Delta
     frame: str
+    out: Frame = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "out", Frame(self.frame))
 
     @property
     def channel(self) -> str:

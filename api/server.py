@@ -13,6 +13,9 @@ from schemas.settings import EdgeSettings
 def websocket_options(config: EdgeSettings) -> dict[str, Any]:
     """Keyword arguments of `uvicorn.run` / `uvicorn.Config` for the websocket layer."""
     return {
+        # The websocket implementation whose sockets the edge writes directly (api/wire.py); under
+        # another one every frame goes through ASGI send, correct but slower.
+        "ws": "websockets-sansio",
         # A hard cap well above EDGE_MAX_MESSAGE_BYTES: the edge answers frames between the two with
         # a pusher:error; beyond this the websocket layer closes with 1009.
         "ws_max_size": max(4 * config.max_message_bytes, 65_536),

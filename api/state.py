@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from api.bus import Bus, LocalBus
 from api.channels import ChannelRegistry
-from api.connection import Connection
+from api.connection import Connection, Outbox
 from api.history import EncodedDelta, HistoryStore
 from api.metrics import Metrics, Sample, channel_label
 from api.ratelimit import KeyedBuckets, OncePer
@@ -40,6 +40,7 @@ class Edge:
         self.bad_input_log = OncePer(self.config.bad_input_log_interval)
         if self.control is None:
             self.control = LocalControl(self)
+        self.outbox = Outbox(self.metrics)  # writes the raw connections' queues once per loop turn
         self.grants = Grants()  # who each signature of /broadcasting/auth was given to
         self.control_ready = asyncio.Event()  # set once this edge applies terminate orders (api.terminate)
 
@@ -57,7 +58,7 @@ class Edge:
         if not self.history.append(delta):
             self.metrics.inc("edge_deltas_duplicate_total")
             return 0
-        return self.registry.publish(delta.channel, delta.frame, exclude=delta.exclude_socket_id)
+        return self.registry.publish(delta.channel, delta.out, exclude=delta.exclude_socket_id)
 
     def channel_counts(self, name: str) -> tuple[int, int]:
         """Subscriptions and presence members of ``name`` on this edge."""

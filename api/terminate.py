@@ -39,7 +39,7 @@ def bind(conn: Connection, user_id: str, token_hash: str | None = None) -> None:
     """Record that `conn` acts for `user_id` (authorized with the token of sha256 `token_hash`)."""
     conn.user_id = str(user_id)
     if token_hash is not None:
-        conn.token_hashes.add(token_hash)
+        conn.token_hashes = conn.token_hashes | {token_hash}
 
 
 def terminate_user(edge: Edge, user_id: str, reason: str = "terminated") -> int:

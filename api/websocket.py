@@ -7,14 +7,15 @@ import contextlib
 import fnmatch
 import json
 import logging
+import re
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from api import guard, protocol, signing, terminate, users
+from api import guard, protocol, signing, terminate, users, wire
 from api.bodies import BadInput, parse_json
 from api.connection import Connection, Membership, new_socket_id
 from api.history import EncodedDelta
@@ -72,12 +73,50 @@ def _protocol_version(websocket: WebSocket) -> tuple[int, str] | None:
 ABORT_KEY = "chinook.abort_transport"
 
 
+def keep_transport(scope: Scope, send: Send) -> None:
+    """Put the ASGI server's protocol (`api.wire`) and its transport's abort (`abort_transport`) in ``scope``."""
+    protocol = getattr(send, "__self__", None)
+    abort = getattr(getattr(protocol, "transport", None), "abort", None)
+    if abort is not None:
+        scope[ABORT_KEY] = abort
+        scope[wire.PROTOCOL_KEY] = protocol
+
+
+#: The Pusher websocket path (`WS /app/{key}`), matched before Starlette's routing.
+PUSHER_PATH = re.compile(r"/app/([^/]+)")
+
+
+def pusher_key(scope: Scope) -> str | None:
+    """The app key of a websocket scope for ``/app/{key}``, else None."""
+    if scope["type"] != "websocket":
+        return None
+    path: str = scope["path"]
+    root = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    match = PUSHER_PATH.fullmatch(path)
+    return match.group(1) if match is not None else None
+
+
+async def serve(app: ASGIApp, key: str, scope: Scope, receive: Receive, send: Send) -> None:
+    """`endpoint` as an ASGI app of its own, without Starlette's middleware and router around it.
+
+    Every await of a connection's life runs inside the coroutines that called the endpoint, so
+    each layer skipped is memory not held per connection (api/app.py `EdgeApp`).
+    """
+    keep_transport(scope, send)
+    scope["app"] = app
+    scope["path_params"] = {"key": key}
+    await endpoint(WebSocket(scope, receive, send))
+
+
 class KeepTransport:
-    """ASGI middleware: remembers how to drop a websocket's TCP connection (in its scope).
+    """ASGI middleware: remembers a websocket's ASGI-server protocol and how to drop its TCP connection.
 
     The ASGI server's send callable is a method of its protocol object, which holds the transport
     (uvicorn's websockets, websockets-sansio and wsproto implementations all do); Starlette's own
-    layers wrap `send`, so it is looked at here, before them.
+    layers wrap `send`, so it is looked at here, before them. The protocol is kept for
+    `api.wire.raw_socket`, the abort for `abort_transport`.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -85,10 +124,7 @@ class KeepTransport:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
-            transport = getattr(getattr(send, "__self__", None), "transport", None)
-            abort = getattr(transport, "abort", None)
-            if abort is not None:
-                scope[ABORT_KEY] = abort
+            keep_transport(scope, send)
         await self.app(scope, receive, send)
 
 
@@ -119,37 +155,72 @@ async def endpoint(websocket: WebSocket) -> None:
         return
 
     await websocket.accept()
+    # The connection's task reads; a close asked for elsewhere (`Connection.close`) interrupts the
+    # read by cancelling it, which is taken back below (no second task per connection).
+    task = asyncio.current_task()
+    assert task is not None
+    interrupt = {"reading": True, "sent": False}
+
+    def stop_reading() -> None:
+        if interrupt["reading"] and not interrupt["sent"]:
+            interrupt["sent"] = True
+            task.cancel()
+
+    raw = wire.raw_socket(websocket.scope)
     conn = Connection(
         socket_id=new_socket_id(),
-        send_text=websocket.send_text,
+        send_text=None if raw is not None else websocket.send_text,
         queue_max=config.send_queue_max,
         metrics=edge.metrics,
         user_agent=websocket.headers.get("user-agent", "")[:200],
         client_address=websocket.client.host if websocket.client is not None else "unknown",
+        socket=raw,
+        outbox=edge.outbox if raw is not None else None,
+        on_close=stop_reading,
     )
+    # The request's headers were read above (origin, user agent) and are not needed again.
+    websocket.scope["headers"] = []
+    vars(websocket).pop("_headers", None)
     edge.connections[conn.socket_id] = conn
     edge.metrics.inc("edge_connections_total")
     conn.send(protocol.connection_established(conn.socket_id, config.activity_timeout))
 
-    writer = asyncio.create_task(conn.run_writer(), name=f"writer-{conn.socket_id}")
-    reader = asyncio.create_task(_read_loop(websocket, edge, conn), name=f"reader-{conn.socket_id}")
-    keepalive = asyncio.create_task(_keepalive(edge, conn), name=f"keepalive-{conn.socket_id}")
-    closing = asyncio.create_task(conn.closing.wait())
+    writer = asyncio.create_task(conn.run_writer(), name=f"writer-{conn.socket_id}") if raw is None else None
+    _schedule_keepalive(edge, conn, float(config.activity_timeout))
+    client_gone = False
+    delivered = False
     try:
-        await asyncio.wait({reader, closing}, return_when=asyncio.FIRST_COMPLETED)
+        try:
+            client_gone = await _read_loop(websocket, edge, conn)
+        except asyncio.CancelledError:
+            if not interrupt["sent"]:
+                raise  # cancelled from outside (server shutdown): not ours to take back
+            delivered = True
+        except Exception as exc:  # the read failed: close as for a finished read
+            log.debug("websocket read of %s failed: %s: %s", conn.socket_id, type(exc).__name__, exc)
+        interrupt["reading"] = False
+        if interrupt["sent"]:
+            if not delivered:  # asked while no await was pending: take the cancellation now
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.sleep(0)
+            task.uncancel()
     finally:
-        client_gone = reader.done() and not reader.cancelled() and reader.exception() is None
+        interrupt["reading"] = False
         edge.registry.unsubscribe_all(conn)  # no more fan-out to it, presence members leave now
-        for task in (reader, keepalive, closing):
-            task.cancel()
         if not client_gone and conn.close_code is not None and conn.flush_before_close:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(writer), config.close_timeout)
-        writer.cancel()
-        with contextlib.suppress(BaseException):
-            await writer
+                if writer is not None:
+                    await asyncio.wait_for(asyncio.shield(writer), config.close_timeout)
+                else:
+                    await asyncio.wait_for(conn.drained(), config.close_timeout)
+        code = conn.close_code if conn.close_code is not None else 1000
+        conn.close(code, conn.close_reason, flush=False)  # nothing more is queued or written from here
+        conn.stop_waiting()
+        if writer is not None:
+            writer.cancel()
+            with contextlib.suppress(BaseException):
+                await writer
         if not client_gone:
-            code = conn.close_code if conn.close_code is not None else 1000
             closed = False
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(websocket.close(code, conn.close_reason), config.close_timeout)
@@ -160,63 +231,82 @@ async def endpoint(websocket: WebSocket) -> None:
         edge.connections.pop(conn.socket_id, None)
 
 
-async def _keepalive(edge: Edge, conn: Connection) -> None:
-    """Ping an idle client; close with 4201 when it does not answer in time."""
-    timeout = float(edge.config.activity_timeout)
-    while conn.open:
-        idle = time.monotonic() - conn.last_activity
-        if idle < timeout:
-            await asyncio.sleep(timeout - idle)
-            continue
-        sent_at = time.monotonic()
-        conn.send(protocol.ping())
-        await asyncio.sleep(edge.config.pong_timeout)
-        if conn.last_activity < sent_at:
+def _schedule_keepalive(edge: Edge, conn: Connection, delay: float) -> None:
+    conn.keepalive = asyncio.get_running_loop().call_later(delay, _keepalive, edge, conn)
+
+
+def _keepalive(edge: Edge, conn: Connection) -> None:
+    """Ping an idle client; close with 4201 when it does not answer in time (a timer, not a task)."""
+    conn.keepalive = None
+    if not conn.open:
+        return
+    now = time.monotonic()
+    if conn.ping_sent_at is not None:
+        if conn.last_activity < conn.ping_sent_at:
             conn.close(ErrorCode.PONG_TIMEOUT, "Pong reply not received")
             return
+        conn.ping_sent_at = None
+    timeout = float(edge.config.activity_timeout)
+    idle = now - conn.last_activity
+    if idle < timeout:
+        _schedule_keepalive(edge, conn, timeout - idle)
+        return
+    conn.ping_sent_at = now
+    conn.send(protocol.ping())
+    _schedule_keepalive(edge, conn, float(edge.config.pong_timeout))
 
 
-async def _read_loop(websocket: WebSocket, edge: Edge, conn: Connection) -> None:
-    """Handle client frames until the client goes away (returns) or the connection closes."""
+async def _read_loop(websocket: WebSocket, edge: Edge, conn: Connection) -> bool:
+    """Handle client frames until the client goes away (True) or the connection closes (False)."""
     config = edge.config
     messages = TokenBucket(config.message_rate, config.message_burst)
     client_events = TokenBucket(config.client_event_rate, config.client_event_burst)
     while conn.open:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
-            return
-        text = message.get("text")
-        if text is None:
-            raw = message.get("bytes") or b""
-            try:
-                text = raw.decode()
-            except UnicodeDecodeError:
-                conn.send(protocol.error(None, "Frames must be UTF-8 JSON"))
-                continue
-        conn.last_activity = time.monotonic()
-        edge.metrics.inc("edge_messages_in_total")
-        if len(text) > config.max_message_bytes or len(text.encode()) > config.max_message_bytes:
-            edge.metrics.inc("edge_errors_total", code="4300")
-            conn.send(protocol.error(ErrorCode.GENERIC, f"Message exceeds {config.max_message_bytes} bytes; ignored"))
-            continue
-        if not messages.take():
-            edge.metrics.inc("edge_errors_total", code="4301")
-            conn.send(protocol.error(ErrorCode.RATE_LIMITED, "Too many messages; ignored"))
-            continue
+            return True
+        await _handle(edge, conn, message, messages, client_events)
+        del message  # hold nothing of the last frame while waiting for the next one
+    return False
+
+
+async def _handle(
+    edge: Edge, conn: Connection, message: Message, messages: TokenBucket, client_events: TokenBucket
+) -> None:
+    """One client frame: size, rate and protocol checks, then `_dispatch`."""
+    config = edge.config
+    text = message.get("text")
+    if text is None:
+        raw = message.get("bytes") or b""
         try:
-            frame = protocol.parse_client_frame(text, config.max_json_depth)
-            await _dispatch(edge, conn, frame, client_events)
-        except ProtocolError as exc:
-            edge.metrics.inc("edge_errors_total", code=str(exc.code))
-            if exc.code in (None, ErrorCode.GENERIC):
-                guard.note_bad_input(edge, conn.client_address, f"frame: {exc.message}")
-            conn.send(protocol.error(exc.code, exc.message))
-            if exc.channel is not None:
-                status = 403 if exc.code == ErrorCode.UNAUTHORIZED else 400
-                conn.send(protocol.subscription_error(exc.channel, "AuthError", exc.message, status))
-        except Exception as exc:  # a frame no check above refused: still one line, never a traceback
-            guard.note_bad_input(edge, conn.client_address, f"frame broke {type(exc).__name__}: {exc}")
-            conn.send(protocol.error(ErrorCode.GENERIC, "The frame could not be handled"))
+            text = raw.decode()
+        except UnicodeDecodeError:
+            conn.send(protocol.error(None, "Frames must be UTF-8 JSON"))
+            return
+    conn.last_activity = time.monotonic()
+    edge.metrics.inc("edge_messages_in_total")
+    if len(text) > config.max_message_bytes or len(text.encode()) > config.max_message_bytes:
+        edge.metrics.inc("edge_errors_total", code="4300")
+        conn.send(protocol.error(ErrorCode.GENERIC, f"Message exceeds {config.max_message_bytes} bytes; ignored"))
+        return
+    if not messages.take():
+        edge.metrics.inc("edge_errors_total", code="4301")
+        conn.send(protocol.error(ErrorCode.RATE_LIMITED, "Too many messages; ignored"))
+        return
+    try:
+        frame = protocol.parse_client_frame(text, config.max_json_depth)
+        await _dispatch(edge, conn, frame, client_events)
+    except ProtocolError as exc:
+        edge.metrics.inc("edge_errors_total", code=str(exc.code))
+        if exc.code in (None, ErrorCode.GENERIC):
+            guard.note_bad_input(edge, conn.client_address, f"frame: {exc.message}")
+        conn.send(protocol.error(exc.code, exc.message))
+        if exc.channel is not None:
+            status = 403 if exc.code == ErrorCode.UNAUTHORIZED else 400
+            conn.send(protocol.subscription_error(exc.channel, "AuthError", exc.message, status))
+    except Exception as exc:  # a frame no check above refused: still one line, never a traceback
+        guard.note_bad_input(edge, conn.client_address, f"frame broke {type(exc).__name__}: {exc}")
+        conn.send(protocol.error(ErrorCode.GENERIC, "The frame could not be handled"))
 
 
 async def _dispatch(edge: Edge, conn: Connection, frame: protocol.ClientFrame, bucket: TokenBucket) -> None:
@@ -352,7 +442,7 @@ def _replay(edge: Edge, conn: Connection, channel: str, last_seq: int | None) ->
     def send(deltas: list[EncodedDelta]) -> None:
         for delta in deltas:
             if delta.exclude_socket_id != conn.socket_id:
-                conn.send(delta.frame)
+                conn.send(delta.out)
 
     if last_seq is not None:
         missed = history.since(last_seq) if history is not None else ([] if last_seq == 0 else None)

@@ -60,6 +60,9 @@ def parser() -> argparse.ArgumentParser:
         default="edge,baseline",
         help="servers to run, in order, among edge, edge-deflate (EDGE_PER_MESSAGE_DEFLATE=true), baseline",
     )
+    f.add_argument("--search", action="store_true", help="step M up (x --step) until p99 > 250 ms or a loss")
+    f.add_argument("--step", type=float, default=1.5, help="rate factor between search steps")
+    f.add_argument("--max-steps", type=int, default=12, help="search steps at most")
     f.add_argument(
         "--client",
         choices=["auto", "go", "python"],
@@ -96,8 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         throughput.main(ap.parse_args(["throughput", "--events", events, "--repeat", "1" if smoke else "3"]))
         e2e.main(ap.parse_args(["e2e", "--rates", "10:2,100:2" if smoke else "10:20,100:15,500:10,1000:5"]))
         recovery.main(ap.parse_args(["recovery", "--rounds", "1" if smoke else "3"]))
-        fanout.main(ap.parse_args(["fanout", "--configs", "100:5" if smoke else "1000:20,10000:2",
-                                   "--seconds", "3" if smoke else "15"]))  # fmt: skip
+        fanout.main(ap.parse_args(["fanout", "--configs", "100:5" if smoke else "1000:10,10000:1", "--search",
+                                   "--max-steps", "2" if smoke else "12",
+                                   "--seconds", "3" if smoke else "10"]))  # fmt: skip
     print(f"bench done in {time.monotonic() - began:.0f}s; results in {common.results_dir()}", flush=True)
     return 0
 

@@ -225,28 +225,46 @@ FANOUT_CHANNEL = "private-bench"
 _PAD = "x" * 200  # a delta of realistic size (~300 B frame)
 
 
-def fanout_record(i: int) -> bytes:
-    """The `i`-th delta of the fan-out bench (seq i + 1), carrying its send time `t` (wall clock)."""
+def fanout_record(i: int, t: float | None = None) -> bytes:
+    """The `i`-th delta of the fan-out bench (seq i + 1), carrying its send time `t` (wall clock; default now).
+
+    A pump passes the time the record was *due* on its schedule, so a server that falls behind its
+    own pump shows that delay in the latency too.
+    """
     import orjson
 
     value = {
         "channel": FANOUT_CHANNEL,
         "event": "SaleCompleted",
-        "data": {"t": time.time(), "i": i, "pad": _PAD},
+        "data": {"t": time.time() if t is None else t, "i": i, "pad": _PAD},
         "seq": i + 1,
         "ts_ms": int(time.time() * 1000),
     }
     return orjson.dumps(value)
 
 
+def pump_plan(control: str | None, rate: float, seconds: float) -> tuple[float, float]:
+    """The (rate, seconds) of the next local pump: from the ``control`` file ("RATE SECONDS") if given."""
+    if control is None:
+        return rate, seconds
+    m, s = Path(control).read_text().split()
+    return float(m), float(s)
+
+
 async def paced(rate: float, seconds: float) -> AsyncIterator[int]:
     """0, 1, ... int(rate * seconds) - 1, each yielded at its time on a fixed schedule from the start."""
-    began = time.monotonic()
+    async for i, _ in scheduled(rate, seconds):
+        yield i
+
+
+async def scheduled(rate: float, seconds: float) -> AsyncIterator[tuple[int, float]]:
+    """As `paced`, with the wall time each one was due (late ones come at once, with their due time)."""
+    began, began_wall = time.monotonic(), time.time()
     for i in range(int(rate * seconds)):
         delay = began + i / rate - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        yield i
+        yield i, began_wall + i / rate
 
 
 # -- Kafka --------------------------------------------------------------------------------

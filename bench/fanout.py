@@ -2,6 +2,7 @@
 
     python -m bench fanout [--configs 1000:20,10000:2] [--seconds 15] [--client-procs 4]
                            [--servers edge,baseline] [--source kafka|local] [--profile]
+                           [--search [--step 1.5] [--max-steps 12]]
 
 For each (K, M) and server: a fresh deltas topic; one server process — the real edge (`chinook-pulse
 edge`; `edge-deflate`: the same with EDGE_PER_MESSAGE_DEFLATE=true) or the baseline
@@ -13,9 +14,15 @@ second, delivery latency p50/p99/max (producer send -> client receive, one clock
 (cores) and its RSS per connection ((RSS with K connected - RSS idle) / K). The open-files limit is
 raised here and inherited.
 
+`--search` finds each server's ceiling: on the same server and subscribers it offers M, then
+M x step, ... events/s (`--seconds` each) until a step fails (p99 > 250 ms, fewer frames than
+offered x subscribers, or a subscriber closed) and reports the passing step with the most frames
+delivered per second, with its CPU per frame (msgs per CPU-second of the server, all its threads).
+
 `--source local` needs no Kafka: the edge is `bench.edge_local` (the same app and uvicorn options,
 deltas applied in-process by a pump instead of the consumer) and the baseline pumps likewise; both
-start on SIGUSR1. Latency then runs from just before `Edge.apply` (no Kafka hop).
+start on SIGUSR1. Latency then runs from the time each delta was due on the pump's schedule (a
+server busy past it is measured late, not spared; no Kafka hop).
 """
 
 from __future__ import annotations
@@ -72,8 +79,10 @@ def is_edge(kind: str) -> bool:
     return kind.startswith("edge")
 
 
-def start_server(kind: str, topic: str, port: int, tag: str, source: str, rate: float, seconds: float) -> Proc:
-    pump = ["--rate", str(rate), "--seconds", str(seconds)]
+def start_server(
+    kind: str, topic: str, port: int, tag: str, source: str, rate: float, seconds: float, control: Path
+) -> Proc:
+    pump = ["--rate", str(rate), "--seconds", str(seconds), "--control", str(control)]
     if is_edge(kind):
         env = {
             "PUSHER_APP_ID": APP_ID,
@@ -187,30 +196,56 @@ async def produce(topic: str, rate: float, seconds: float) -> int:
     return sent
 
 
-async def pump(server: Proc, rate: float, seconds: float) -> int:
+async def pump(server: Proc, control: Path, rate: float, seconds: float) -> int:
     """`--source local`: the server makes and applies the records itself, from SIGUSR1 on."""
+    await asyncio.to_thread(control.write_text, f"{rate} {seconds}")
     os.kill(server.pid, signal.SIGUSR1)
     await asyncio.sleep(seconds)
     return int(rate * seconds)
 
 
+#: A step passes when every frame arrived, no subscriber was closed and p99 is within this.
+P99_LIMIT_MS = 250.0
+
+
+def passes(row: dict[str, Any]) -> bool:
+    return row["closed_early"] == 0 and row["delivered_ratio"] >= 1.0 and row["p99_ms"] <= P99_LIMIT_MS
+
+
+async def report(clients: list[subprocess.Popen[bytes]], command: bytes) -> list[dict[str, Any]]:
+    """Each client process's counts and the latencies since its last report (`stop`: then it exits)."""
+    for c in clients:
+        assert c.stdin is not None
+        c.stdin.write(command + b"\n")
+        c.stdin.flush()
+    results = []
+    for c in clients:
+        assert c.stdout is not None
+        results.append(json.loads(await asyncio.to_thread(c.stdout.readline)))
+    return results
+
+
 async def run_config(
     kind: str,
     k: int,
-    m: float,
+    rates: list[float],
     seconds: float,
     client_procs: int,
     tag: str,
     profile: bool = False,
     source: str = "kafka",
-) -> dict[str, Any]:
+) -> list[dict[str, Any]]:
+    """One server, K subscribers, then one step per offered rate (in order) until a step fails."""
     settings = get_settings()
     topic = f"{tag}.deltas"
     if source == "kafka":
         await create_topics(settings.kafka_bootstrap, [topic], 3)
     port = free_port()
-    server = start_server(kind, topic, port, tag, source, m, seconds)
+    control = results_dir() / "logs" / f"{tag}.pump"
+    control.parent.mkdir(parents=True, exist_ok=True)
+    server = start_server(kind, topic, port, tag, source, rates[0], seconds, control)
     clients: list[subprocess.Popen[bytes]] = []
+    rows: list[dict[str, Any]] = []
     try:
         await wait_server(kind, server, port)
         meter = CpuMeter(server.pid)
@@ -223,68 +258,92 @@ async def run_config(
             await asyncio.to_thread(spy_connect.wait, 30)
         await asyncio.sleep(1.0)
         rss_connected = meter.rss()
-        meter.reset()
-        began = time.monotonic()
-        began_wall = time.time()
-        spy = spy_on(server.pid, f"{tag}-fanout") if profile and is_edge(kind) else None
-        sent = await produce(topic, m, seconds) if source == "kafka" else await pump(server, m, seconds)
-        await asyncio.sleep(2.0)  # let the last frames arrive
-        elapsed = time.monotonic() - began
-        cpu = meter.cpu_fraction()
-        if spy is not None:
-            spy.send_signal(2)
-            await asyncio.to_thread(spy.wait, 30)
-        rss_after = meter.rss()
-        results = []
-        for c in clients:
-            assert c.stdin is not None and c.stdout is not None
-            c.stdin.write(b"stop\n")
-            c.stdin.flush()
-        for c in clients:
-            assert c.stdout is not None
-            line = await asyncio.to_thread(c.stdout.readline)
-            results.append(json.loads(line))
-        lat: list[float] = [x for r in results for x in r["latencies_ms"]]
-        connected = sum(r["connected"] for r in results)
-        delivered = sum(r["latency_count"] for r in results)  # frames carrying a send time
-        expected = sent * connected
-        codes: dict[str, int] = {}
-        for r in results:
-            for code, n in r["close_codes"].items():
-                codes[code] = codes.get(code, 0) + n
-        row = {
-            "server": SERVERS[kind],
-            "source": source,
-            "K": k,
-            "M": m,
-            "connected": connected,
-            "connect_s": connect_s,
-            "sent": sent,
-            "delivered": delivered,
-            "delivered_ratio": delivered / expected if expected else float("nan"),
-            "msgs_per_s": delivered / max(1e-9, max(r["last_frame_at"] for r in results) - began_wall),
-            "p50_ms": pct(lat, 0.5),
-            "p99_ms": pct(lat, 0.99),
-            "max_ms": max((r["latency_max_ms"] or 0) for r in results),
-            "cpu_cores": cpu,
-            "cpu_us_per_msg": cpu * elapsed / delivered * 1e6 if delivered else float("nan"),
-            "rss_idle_mib": rss_idle / 2**20,
-            "kib_per_conn": (rss_connected - rss_idle) / max(1, connected) / 1024,
-            "rss_after_mib": rss_after / 2**20,
-            "closed_early": sum(r["closed_early"] for r in results),
-            "close_codes": codes,
-            "load": load(),
-            "latencies_sample": lat[:: max(1, len(lat) // 5000)],
-        }
-        return row
+        closed_before = 0
+        for m in rates:
+            meter.reset()
+            began = time.monotonic()
+            began_wall = time.time()
+            spy = spy_on(server.pid, f"{tag}-m{m:g}-fanout") if profile and is_edge(kind) else None
+            sent = await produce(topic, m, seconds) if source == "kafka" else await pump(server, control, m, seconds)
+            cores = meter.cpu_fraction()  # while the events were offered
+            await asyncio.sleep(2.0)  # let the last frames arrive
+            elapsed = time.monotonic() - began
+            cpu_s = meter.cpu_fraction() * elapsed  # all the CPU the step took, its tail included
+            if spy is not None:
+                spy.send_signal(2)
+                await asyncio.to_thread(spy.wait, 30)
+            results = await report(clients, b"report")
+            lat: list[float] = [x for r in results for x in r["latencies_ms"]]
+            connected = sum(r["connected"] for r in results)
+            delivered = sum(r["latency_count"] for r in results)  # frames carrying a send time
+            expected = sent * connected
+            closed_total = sum(r["closed_early"] for r in results)
+            codes: dict[str, int] = {}
+            for r in results:
+                for code, n in r["close_codes"].items():
+                    codes[code] = codes.get(code, 0) + n
+            last_frame = max(r["last_frame_at"] for r in results)
+            row = {
+                "server": SERVERS[kind],
+                "source": source,
+                "K": k,
+                "M": m,
+                "connected": connected,
+                "connect_s": connect_s,
+                "sent": sent,
+                "delivered": delivered,
+                "delivered_ratio": delivered / expected if expected else float("nan"),
+                "msgs_per_s": delivered / max(1e-9, last_frame - began_wall) if delivered else 0.0,
+                "p50_ms": pct(lat, 0.5),
+                "p99_ms": pct(lat, 0.99),
+                "max_ms": max((r["latency_max_ms"] or 0) for r in results),
+                "cpu_cores": cores,
+                "cpu_us_per_msg": cpu_s / delivered * 1e6 if delivered else float("nan"),
+                "msgs_per_cpu_s": delivered / cpu_s if cpu_s > 0 else float("nan"),
+                "rss_idle_mib": rss_idle / 2**20,
+                "kib_per_conn": (rss_connected - rss_idle) / max(1, connected) / 1024,
+                "rss_after_mib": meter.rss() / 2**20,
+                "closed_early": closed_total - closed_before,
+                "close_codes": codes,
+                "load": load(),
+                "latencies_sample": lat[:: max(1, len(lat) // 5000)],
+            }
+            closed_before = closed_total
+            row["passed"] = passes(row)
+            rows.append(row)
+            print(f"[fanout] {row['server']:24} K={k:>6} M={m:>6g}: {row['msgs_per_s']:>9,.0f} msg/s "
+                  f"({row['delivered_ratio']:.1%} of expected), p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} "
+                  f"ms, cpu {row['cpu_cores']:.2f} cores, {row['cpu_us_per_msg']:.1f} µs/msg, "
+                  f"{row['kib_per_conn']:.1f} KiB/conn, closed {row['closed_early']} {row['close_codes']}, "
+                  f"{'pass' if row['passed'] else 'FAIL'}, {row['load']}", flush=True)  # fmt: skip
+            if not row["passed"]:
+                break
+        await report(clients, b"stop")
+        return rows
     finally:
         for c in clients:
             if c.poll() is None:
                 c.kill()
                 c.wait(10)
         server.stop()
+        control.unlink(missing_ok=True)
         if source == "kafka":
             await delete_topics_with_prefix(settings.kafka_bootstrap, [tag])
+
+
+def ladder(start: float, step: float, steps: int) -> list[float]:
+    """``start`` then each rate ``step`` times the last (rounded to 2 significant digits), ``steps`` in all."""
+    rates = [start]
+    while len(rates) < steps:
+        nxt = rates[-1] * step
+        rates.append(float(f"{nxt:.2g}") if nxt >= 10 else round(nxt, 1))
+    return rates
+
+
+def ceiling(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The passing step that delivered the most frames per second (None if none passed)."""
+    passed = [r for r in rows if r["passed"]]
+    return max(passed, key=lambda r: r["msgs_per_s"]) if passed else None
 
 
 async def bench(
@@ -294,31 +353,52 @@ async def bench(
     profile: bool = False,
     servers: tuple[str, ...] = ("edge", "baseline"),
     source: str = "kafka",
+    search: bool = False,
+    step: float = 1.5,
+    max_steps: int = 12,
 ) -> dict[str, Any]:
     limit = raise_nofile(200_000)
-    print(f"[fanout] open files limit {limit}; deltas from {source}; {load()}", flush=True)
-    rows = []
+    mode = f"ceiling search x{step:g} from each M" if search else "fixed M"
+    print(f"[fanout] open files limit {limit}; deltas from {source}; {mode}; {load()}", flush=True)
+    rows: list[dict[str, Any]] = []
+    best: list[dict[str, Any]] = []
     run = f"bench-fo-{uuid.uuid4().hex[:6]}"
     for k, m in configs:
+        rates = ladder(m, step, max_steps) if search else [m]
         for kind in servers:
-            row = await run_config(kind, k, m, seconds, client_procs, f"{run}-{kind}-{k}", profile, source)
-            rows.append(row)
-            print(f"[fanout] {row['server']:24} K={k:>6} M={m:>4}: {row['msgs_per_s']:>9,.0f} msg/s "
-                  f"({row['delivered_ratio']:.1%} of expected), p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} "
-                  f"ms, cpu {row['cpu_cores']:.2f} cores, {row['kib_per_conn']:.1f} KiB/conn, "
-                  f"closed {row['closed_early']} {row['close_codes']}, {row['load']}", flush=True)  # fmt: skip
+            found = await run_config(kind, k, rates, seconds, client_procs, f"{run}-{kind}-{k}", profile, source)
+            rows += found
+            top = ceiling(found)
+            best.append(top if top is not None else {**found[0], "M": float("nan"), "msgs_per_s": 0.0})
     headers = ["server", "K", "M ev/s", "delivered msg/s", "of expected", "p50 ms", "p99 ms", "max ms",
-               "server CPU cores", "CPU µs/msg", "KiB/conn", "connect s"]  # fmt: skip
+               "server CPU cores", "CPU µs/msg", "msg/s per core", "KiB/conn", "connect s", "pass"]  # fmt: skip
     text = table(
         headers,
         [[r["server"], r["K"], r["M"], r["msgs_per_s"], f"{r['delivered_ratio']:.1%}", r["p50_ms"], r["p99_ms"],
-          r["max_ms"], r["cpu_cores"], r["cpu_us_per_msg"], r["kib_per_conn"], r["connect_s"]] for r in rows],
+          r["max_ms"], r["cpu_cores"], r["cpu_us_per_msg"], r["msgs_per_cpu_s"], r["kib_per_conn"], r["connect_s"],
+          "yes" if r["passed"] else "no"] for r in rows],
     )  # fmt: skip
-    print(f"\nFan-out ({seconds:.0f} s per config, deltas from {source}, {load()}):\n{text}\n", flush=True)
+    print(f"\nFan-out ({seconds:g} s per step, deltas from {source}, {load()}):\n{text}\n", flush=True)
+    summary = ""
+    if search:
+        baseline = {r["K"]: r["msgs_per_s"] for r in best if r["server"] == SERVERS["baseline"]}
+        summary = table(
+            ["server", "K", "ceiling msg/s (p99 <= 250 ms, 100 %)", "at M ev/s", "p50 ms", "p99 ms",
+             "msg/s per CPU core", "CPU µs/msg", "KiB/conn", "x baseline"],
+            [[r["server"], r["K"], r["msgs_per_s"], r["M"], r.get("p50_ms", float("nan")),
+              r.get("p99_ms", float("nan")), r.get("msgs_per_cpu_s", float("nan")),
+              r.get("cpu_us_per_msg", float("nan")), r["kib_per_conn"],
+              r["msgs_per_s"] / baseline[r["K"]] if baseline.get(r["K"]) else float("nan")] for r in best],
+        )  # fmt: skip
+        print(f"Fan-out ceilings (highest passing step per server and K):\n{summary}\n", flush=True)
     plot(rows)
-    save_json("fanout.json", {"rows": [{k: v for k, v in r.items() if k != "latencies_sample"} for r in rows],
-                              "table": text})  # fmt: skip
-    return {"rows": rows, "table": text}
+    save_json(
+        "fanout.json",
+        {"rows": [{k: v for k, v in r.items() if k != "latencies_sample"} for r in rows], "table": text,
+         "ceilings": [{k: v for k, v in r.items() if k != "latencies_sample"} for r in best] if search else [],
+         "summary": summary},
+    )  # fmt: skip
+    return {"rows": rows, "table": text, "ceilings": best if search else [], "summary": summary}
 
 
 def plot(rows: list[dict[str, Any]]) -> None:
@@ -336,7 +416,7 @@ def plot(rows: list[dict[str, Any]]) -> None:
     ax1.legend(fontsize=8)
     short = {"edge": "edge", "edge, permessage-deflate": "edge+deflate", "websockets baseline": "ws"}
     colors = {"edge": "tab:blue", "edge, permessage-deflate": "tab:cyan", "websockets baseline": "tab:gray"}
-    labels = [f"{short[r['server']]}\nK={r['K']}" for r in rows]
+    labels = [f"{short[r['server']]}\nK={r['K']}\nM={r['M']:g}" for r in rows]
     ax2.bar(range(len(rows)), [r["msgs_per_s"] for r in rows], color=[colors[r["server"]] for r in rows])
     for i, r in enumerate(rows):
         ax2.text(i, r["msgs_per_s"], f"{r['msgs_per_s']:,.0f}\n{r['cpu_cores']:.2f} cores", ha="center",
@@ -370,6 +450,19 @@ def main(args: Any) -> dict[str, Any]:
     source = getattr(args, "source", "kafka")
     CLIENT["kind"] = getattr(args, "client", "auto")
     print(f"[fanout] subscribers: {' '.join(client_argv())}", flush=True)
+    search = bool(getattr(args, "search", False))
+    step = float(getattr(args, "step", 1.5))
+    max_steps = int(getattr(args, "max_steps", 12))
     return asyncio.run(
-        bench(parse_configs(args.configs), args.seconds, args.client_procs, args.profile, servers, source)
+        bench(
+            parse_configs(args.configs),
+            args.seconds,
+            args.client_procs,
+            args.profile,
+            servers,
+            source,
+            search,
+            step,
+            max_steps,
+        )
     )

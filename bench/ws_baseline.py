@@ -1,13 +1,14 @@
 """The smallest broadcast server on the `websockets` library: the fan-out baseline.
 
     python -m bench.ws_baseline --port P --topic T [--bootstrap 127.0.0.1:9092]
-    python -m bench.ws_baseline --port P --rate M --seconds S      # no Kafka: pumps on SIGUSR1
+    python -m bench.ws_baseline --port P --rate M --seconds S [--control FILE]  # no Kafka: pumps on SIGUSR1
 
 Every websocket connection joins one set; every record of the deltas topic `T` (all partitions,
 no group, from its end) is turned into the same Pusher frame the edge sends (`event`, `channel`,
 `data` as a JSON string) and handed to `websockets.broadcast`. No protocol, no auth, no history,
 no per-connection queue: what the edge is measured against. Without `--topic`, SIGUSR1 starts M
-records/s for S seconds made here (`bench.common.fanout_record`), as `bench.edge_local` does.
+records/s for S seconds made here (`bench.common.fanout_record`), as `bench.edge_local` does (with
+`--control FILE`: "RATE SECONDS" read from FILE at each SIGUSR1).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from websockets import broadcast
 from websockets.asyncio.server import ServerConnection, serve
 
-from bench.common import fanout_record, paced
+from bench.common import fanout_record, pump_plan, scheduled
 
 CLIENTS: set[ServerConnection] = set()
 
@@ -65,12 +66,19 @@ def frame_of(value: bytes) -> str:
     return json.dumps({"event": d["event"], "channel": d["channel"], "data": json.dumps(data)})
 
 
+SENT = [0]  # records made so far: seq keeps rising across pumps
+
+
 async def pump(rate: float, seconds: float) -> None:
-    async for i in paced(rate, seconds):
-        broadcast(CLIENTS, frame_of(fanout_record(i)))
+    first = SENT[0]
+    async for i, due in scheduled(rate, seconds):
+        SENT[0] = first + i + 1
+        broadcast(CLIENTS, frame_of(fanout_record(first + i, due)))
 
 
-async def main(port: int, topic: str | None, bootstrap: str, rate: float, seconds: float) -> None:
+async def main(
+    port: int, topic: str | None, bootstrap: str, rate: float, seconds: float, control: str | None = None
+) -> None:
     loop = asyncio.get_running_loop()
     stop = loop.create_future()
     loop.add_signal_handler(signal.SIGTERM, stop.set_result, None)
@@ -79,7 +87,11 @@ async def main(port: int, topic: str | None, bootstrap: str, rate: float, second
         if topic is not None:
             tasks.add(asyncio.create_task(consume(bootstrap, topic)))
         else:
-            loop.add_signal_handler(signal.SIGUSR1, lambda: tasks.add(loop.create_task(pump(rate, seconds))))
+
+            def start_pump() -> None:
+                tasks.add(loop.create_task(pump(*pump_plan(control, rate, seconds))))
+
+            loop.add_signal_handler(signal.SIGUSR1, start_pump)
         print("ready", flush=True)
         await stop
         for task in tasks:
@@ -93,5 +105,6 @@ if __name__ == "__main__":
     ap.add_argument("--bootstrap", default="127.0.0.1:9092")
     ap.add_argument("--rate", type=float, default=20.0, help="records/s without --topic")
     ap.add_argument("--seconds", type=float, default=15.0)
+    ap.add_argument("--control", help='a file holding "RATE SECONDS", read at each SIGUSR1 (no --topic)')
     a = ap.parse_args()
-    asyncio.run(main(a.port, a.topic, a.bootstrap, a.rate, a.seconds))
+    asyncio.run(main(a.port, a.topic, a.bootstrap, a.rate, a.seconds, a.control))

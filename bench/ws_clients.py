@@ -7,8 +7,9 @@
 "socket_id:channel") computed here from the app secret, waits for `subscription_succeeded`.
 `raw` mode (the websockets baseline) only connects. Prints `ready <connected>` once every
 connection is set up, then records, for every frame carrying `"t"` (the producer's wall time),
-the delivery latency; on a `stop` line on stdin (or after --max-seconds) prints one JSON line
-with the counts and latencies (milliseconds) and exits.
+the delivery latency; on a `report` line on stdin prints one JSON line with the counts and the
+latencies (milliseconds) since the last report, on any other line (or after --max-seconds) prints
+it and exits.
 """
 
 from __future__ import annotations
@@ -91,10 +92,25 @@ async def main(args: argparse.Namespace) -> None:
     tasks = [asyncio.create_task(reader(ws)) for ws in conns]
     print(f"ready {len(conns)} {time.monotonic() - began:.2f}", flush=True)
     loop = asyncio.get_running_loop()
-    line = await asyncio.wait_for(loop.run_in_executor(None, sys.stdin.readline), args.max_seconds)
-    _ = line
+    deadline = loop.time() + args.max_seconds
+    while True:
+        try:
+            line = await asyncio.wait_for(loop.run_in_executor(None, sys.stdin.readline), deadline - loop.time())
+        except TimeoutError:
+            line = ""
+        if line.strip() != "report":
+            break
+        report(len(conns), failed)
+    report(len(conns), failed)
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*(ws.close() for ws in conns), return_exceptions=True)
+
+
+def report(connected: int, failed: int) -> None:
+    """One JSON line: cumulative counts, the latencies since the last report (then reset)."""
     result = {
-        "connected": len(conns),
+        "connected": connected,
         "failed": failed,
         "frames": STATE["frames"],
         "last_frame_at": STATE["last"],
@@ -104,10 +120,8 @@ async def main(args: argparse.Namespace) -> None:
         "latency_count": len(LAT),
         "latency_max_ms": max(LAT) if LAT else None,
     }
+    del LAT[:]
     print(json.dumps(result), flush=True)
-    for t in tasks:
-        t.cancel()
-    await asyncio.gather(*(ws.close() for ws in conns), return_exceptions=True)
 
 
 if __name__ == "__main__":

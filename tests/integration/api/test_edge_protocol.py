@@ -180,7 +180,10 @@ class _Dropped(Exception):
 
 @pytest.mark.timeout(240)
 async def test_stalled_socket_is_cut_with_4200_and_others_are_not_delayed(edges: EdgeFactory, deltas: Deltas) -> None:
-    edge = await edges(send_queue_max="50")
+    # The close frame waits for the stalled socket to drain; it reads only after the live sockets got
+    # everything, which can take longer than the default 10 s after the cut (the abort at the close
+    # timeout is tests/security/test_slow_consumer.py's).
+    edge = await edges(send_queue_max="50", close_timeout="30")
     channel = "public-firehose"
     path = edge.ws_url.split(str(edge.port), 1)[1]
     stalled = await asyncio.to_thread(StalledClient, edge.port, path)

@@ -14,6 +14,7 @@ from websockets.asyncio.client import connect
 
 from api.app import create_app
 from api.server import websocket_options
+from api.state import Edge
 from api.tokens import MemoryTokenStore
 from api.triggers import MemorySink
 from schemas.settings import EdgeSettings, Settings
@@ -29,6 +30,13 @@ def free_port() -> int:
 @contextlib.asynccontextmanager
 async def serving(config: EdgeSettings) -> AsyncIterator[int]:
     """The edge under a real uvicorn (as `chinook-pulse edge` configures it) on a free port."""
+    async with serving_edge(config) as (port, _):
+        yield port
+
+
+@contextlib.asynccontextmanager
+async def serving_edge(config: EdgeSettings) -> AsyncIterator[tuple[int, Edge]]:
+    """`serving`, with the edge's state."""
     settings = Settings(pusher_app_id=APP_ID, pusher_app_key=KEY, pusher_app_secret=SECRET, edge=config)
     app = create_app(settings, tokens=MemoryTokenStore(), sink=MemorySink())
     port = free_port()
@@ -44,7 +52,7 @@ async def serving(config: EdgeSettings) -> AsyncIterator[int]:
                 break
             await asyncio.sleep(0.02)
         assert server.started, "uvicorn did not start within 10 s"
-        yield port
+        yield port, app.state.edge
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 10)
@@ -52,7 +60,7 @@ async def serving(config: EdgeSettings) -> AsyncIterator[int]:
 
 def test_defaults() -> None:
     options = websocket_options(EdgeSettings(consume=False))
-    assert options == {"ws_max_size": 65_536, "ws_per_message_deflate": False}
+    assert options == {"ws": "websockets-sansio", "ws_max_size": 65_536, "ws_per_message_deflate": False}
 
 
 @pytest.mark.parametrize("deflate", [False, True])
