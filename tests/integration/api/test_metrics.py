@@ -20,11 +20,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, delete, insert, select
 
-from schemas.settings import PROJECT_ROOT
+from schemas.settings import PROJECT_ROOT, Settings
 from tables.models import customer, invoice
 from tests.integration.api.conftest import METRICS_TOKEN, EdgeFactory
-from tests.integration.conftest import Record, TailFactory
 from tests.integration.stream.harness import Isolation, Worker, wait_ready
+from tests.support.kafka import RawTail
 
 pytestmark = pytest.mark.integration
 
@@ -61,6 +61,25 @@ async def histogram_count(worker: Worker) -> float:
     return sum(value for _, value in samples(response.text).get(HISTOGRAM + "_count", []))
 
 
+async def caught_up(worker: Worker, within: float) -> None:
+    """Wait (bounded) until the fresh worker has read the change topics' history and its merger publishes."""
+    deadline = time.monotonic() + within
+    state: dict[str, float] = {}
+    while True:
+        response = await scrape(worker.url)
+        assert response.status_code == 200, f"worker /metrics answered {response.status_code}"
+        scraped = samples(response.text)
+        state = {
+            "lag": sum(value for _, value in scraped.get("pulse_input_lag_records", [])),
+            "partitions": len(scraped.get("pulse_input_lag_records", [])),
+            "merger_ready": sum(value for _, value in scraped.get("pulse_merger_ready", [])),
+        }
+        if state["partitions"] and state["lag"] == 0 and state["merger_ready"] == 1:
+            return
+        assert time.monotonic() < deadline, f"worker not caught up after {within:.0f}s: {state}\n{worker.log_tail()}"
+        await asyncio.sleep(1.0)
+
+
 def _values(data: Any) -> list[Any]:
     if isinstance(data, dict):
         return [v for x in data.values() for v in _values(x)]
@@ -75,11 +94,13 @@ def test_the_dashboard_queries_metrics() -> None:
     assert {HISTOGRAM + "_bucket", "pulse_input_lag_records", "edge_connections"} <= names
 
 
+@pytest.mark.timeout(600)  # a fresh worker reads the whole change history first (150,000 records here)
 async def test_every_dashboard_metric_exists_on_a_running_worker_and_edge(
-    edges: EdgeFactory, isolation: Isolation, tmp_path: Path, engine: Engine, topic_tail: TailFactory
+    edges: EdgeFactory, isolation: Isolation, tmp_path: Path, engine: Engine, settings: Settings
 ) -> None:
     worker = Worker(isolation, tmp_path, "worker", env={"EDGE_METRICS_TOKEN": METRICS_TOKEN}).start()
     invoice_id: int | None = None
+    deltas = RawTail(settings.kafka_bootstrap, isolation.deltas_topic)
     try:
         await asyncio.to_thread(wait_ready, [worker])
         edge = await edges("a", topic=isolation.deltas_topic)
@@ -88,7 +109,8 @@ async def test_every_dashboard_metric_exists_on_a_running_worker_and_edge(
             assert (await scrape(target, token=None)).status_code == 401, target
             assert (await scrape(target, token="wrong")).status_code == 401, target
 
-        deltas = await topic_tail(isolation.deltas_topic, from_beginning=True)
+        await caught_up(worker, within=420)
+        await deltas.start()
         before = await histogram_count(worker)
         with engine.begin() as conn:
             customer_id = conn.execute(select(customer.c.customer_id).limit(1)).scalar_one()
@@ -99,11 +121,11 @@ async def test_every_dashboard_metric_exists_on_a_running_worker_and_edge(
             ).scalar_one()
         ours = invoice_id
 
-        def created(record: Record) -> bool:
-            value = record.value or {}
+        def created(key: bytes, value: Any) -> bool:
+            value = value or {}
             return value.get("event") == "InvoiceCreated" and ours in _values(value.get("data"))
 
-        await deltas.next_where(created, within=120, what=f"InvoiceCreated of invoice {ours}")
+        await deltas.next_where(created, within=60, what=f"InvoiceCreated of invoice {ours}")
         deadline = time.monotonic() + 30
         while (after := await histogram_count(worker)) <= before:  # observed right after the publish
             assert time.monotonic() < deadline, f"{HISTOGRAM}_count stayed {after} after the invoice was published"
@@ -124,6 +146,7 @@ async def test_every_dashboard_metric_exists_on_a_running_worker_and_edge(
         published = scraped["pulse_deltas_published_total"]
         assert sum(value for labels, value in published if labels["channel"] == "private-admin.invoices") >= 1
     finally:
+        await deltas.stop()
         worker.stop()
         if invoice_id is not None:
             with engine.begin() as conn:
