@@ -12,6 +12,9 @@ JS_STAMP := tests/js/node_modules/.installed-stamp
 WEB_STAMP := web/node_modules/.installed-stamp
 BROWSER_STAMP := tests/browser/node_modules/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Editable installs of the project: setuptools would warn, in a box, that folders named like the packages
+# may shadow them; here those folders are the packages.
+PIP_EDITABLE := PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e
 
 .PHONY: up down status secrets test test-unit lint typecheck layers check bench bench-client install jars clean-state help chromium
 
@@ -28,7 +31,7 @@ $(VENV_STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required, found " + sys.version.split()[0])'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(PIP_EDITABLE) '.[dev]'
 	@touch $@
 
 jars: $(JARS_STAMP)
@@ -88,7 +91,7 @@ layers: $(VENV_STAMP)
 check: lint typecheck layers
 
 bench: install bench-client
-	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(PIP_EDITABLE) '.[bench]'
 	$(BIN)/python -m bench
 
 # The fan-out bench's compiled subscribers (Go; gorilla/websocket from the Go module proxy).
