@@ -18,6 +18,8 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from api.retry import retry_forever
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], None]
@@ -111,14 +113,7 @@ class KafkaBus(_Handlers):
 
     async def run(self) -> None:
         """Consume until cancelled; after a failure, start again from the end."""
-        while True:
-            try:
-                await self._run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("bus consumer failed (%s: %s); retrying", type(exc).__name__, exc)
-                await asyncio.sleep(self.retry_delay)
+        await retry_forever(self._run_once, name="bus consumer", delay=self.retry_delay)
 
     async def _run_once(self) -> None:
         from aiokafka import AIOKafkaConsumer, TopicPartition

@@ -8,11 +8,11 @@ saw at start.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 from api.history import InvalidDelta, delta_from_record
+from api.retry import retry_forever
 from api.state import Edge
 from schemas.kafka_meta import partitions_of
 
@@ -40,15 +40,10 @@ class DeltaConsumer:
 
     async def run(self) -> None:
         """Consume until cancelled; reconnects (and refills nothing twice: seq dedupes) on failures."""
-        while True:
-            try:
-                await self._run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self.edge.consumer_state = "down"
-                log.warning("deltas consumer failed (%s: %s); retrying", type(exc).__name__, exc)
-                await asyncio.sleep(self.retry_delay)
+        await retry_forever(self._run_once, name="deltas consumer", delay=self.retry_delay, on_failure=self._mark_down)
+
+    def _mark_down(self) -> None:
+        self.edge.consumer_state = "down"
 
     async def _run_once(self) -> None:
         from aiokafka import AIOKafkaConsumer, TopicPartition

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from api.connection import Connection
 from api.protocol import ErrorCode
+from api.retry import retry_forever
 
 if TYPE_CHECKING:  # api.state holds the Grants of this module
     from api.state import Edge
@@ -163,14 +164,7 @@ class ControlConsumer:
         self.retry_delay = retry_delay
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self._run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("control consumer failed (%s: %s); retrying", type(exc).__name__, exc)
-                await asyncio.sleep(self.retry_delay)
+        await retry_forever(self._run_once, name="control consumer", delay=self.retry_delay)
 
     async def _run_once(self) -> None:
         from aiokafka import AIOKafkaConsumer, TopicPartition
