@@ -7,10 +7,13 @@ import logging
 from faust.types import EventT
 
 from schemas.dead_letter import build_dead_letter, encode_dead_letter
-from stream.app import app, dlq
-from stream.metrics import dead_lettered
+from stream.app import app, deltas_in, dlq, owner_input, partials
+from stream.metrics import dead_lettered, expect_dead_letters_from
 
 log = logging.getLogger(__name__)
+
+#: The topics the owner and the merger read have their series from the start (stream.reference adds its own).
+expect_dead_letters_from([*owner_input.topics, *partials.topics, *deltas_in.topics])
 
 
 async def dead_letter(event: EventT, reason: str) -> None:

@@ -17,6 +17,7 @@ scrape time and serves it. This module imports nothing of the worker, so every s
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -77,6 +78,13 @@ def delta_published(channel: str) -> None:
 @lru_cache(maxsize=256)
 def _dead_letters_child(topic: str) -> Any:
     return DEAD_LETTERS.labels(topic=topic)
+
+
+def expect_dead_letters_from(topics: Iterable[str]) -> None:
+    """Show ``pulse_dead_letters_total`` at 0 for each input topic before any record is dead-lettered
+    (a labelled counter has no series until its first label set: dashboards would see no metric)."""
+    for topic in topics:
+        _dead_letters_child(topic)
 
 
 def dead_lettered(topic: str) -> None:

@@ -16,11 +16,13 @@ from schemas.events import ChangeEvent, Op, ParseFailure
 from schemas.kafka_meta import partitions_of
 from stream.app import app, cdc_parser, settings
 from stream.dead_letters import dead_letter_record
+from stream.metrics import expect_dead_letters_from
 from tables.reference import ReferenceData
 
 log = logging.getLogger(__name__)
 
 REFERENCE_TABLES = ("customer", "track", "album", "artist", "genre")
+expect_dead_letters_from(settings.cdc_topic(t) for t in REFERENCE_TABLES)
 
 reference = ReferenceData()
 reference_ready = asyncio.Event()

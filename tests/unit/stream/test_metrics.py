@@ -192,3 +192,15 @@ async def test_the_worker_metrics_page_answers_only_the_token() -> None:
     assert (kind, status) == ("bytes", 200)
     assert headers["Content-Type"].startswith("text/plain")
     assert b"pulse_commit_to_publish_seconds_bucket" in body
+
+
+def test_the_dead_letter_counter_shows_every_input_topic_at_zero_before_any_dead_letter() -> None:
+    from prometheus_client import generate_latest
+
+    from stream import dead_letters, reference  # noqa: F401  (they declare the worker's input topics)
+    from stream.app import settings
+    from stream.metrics import REGISTRY
+
+    text = generate_latest(REGISTRY).decode()
+    for table in ("invoice", "invoice_line", "users", "track"):
+        assert f'pulse_dead_letters_total{{topic="{settings.cdc_topic(table)}"}}' in text
