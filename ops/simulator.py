@@ -1,7 +1,7 @@
 """Realistic store traffic written to PostgreSQL through SQLAlchemy.
 
 Each *action* is one committed transaction: a new invoice with its lines (the common case), a
-correction (a line's quantity changed, a line removed, an invoice moved to another day), a
+correction (a line's quantity changed, a line removed, an invoice moved to an earlier day), a
 deletion, a customer renamed, or app users' `last_activity` touched. Invoice totals always equal
 the sum of their lines. With a seed and the same starting database the sequence is deterministic.
 """
@@ -45,6 +45,13 @@ class SimulatorStats:
 
     def summary(self) -> str:
         return ", ".join(f"{name}={count}" for name, count in sorted(self.actions.items()))
+
+
+def backdate(rng: random.Random) -> timedelta:
+    """How far a correction moves an invoice: one or two days and up to 90 minutes into the past,
+    never forward (a store backdates a correction; an invoice dated tomorrow would top "Latest
+    Invoices" for a day)."""
+    return -timedelta(days=rng.choice((1, 2)), minutes=rng.randint(0, 90))
 
 
 def _now() -> datetime:
@@ -141,7 +148,7 @@ class Simulator:
         if not recent:
             return self.new_invoice(conn)
         invoice_id = self.rng.choice(recent)
-        shift = timedelta(days=self.rng.choice((-2, -1, 1)), minutes=self.rng.randint(-90, 90))
+        shift = backdate(self.rng)
         conn.execute(
             update(invoice)
             .where(invoice.c.invoice_id == invoice_id)
