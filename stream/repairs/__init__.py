@@ -8,7 +8,8 @@ tests each repair has (tests/unit/stream/repairs/).
 - `rebalance_window`: a rebalance under way is never ended by the previous one's recovery;
 - `queue_pressure`: a cleared agent queue never leaves its partition unfetched;
 - `static_leave`: a static group member that stops cleanly leaves the group (hands over at once);
-- `table_start`: the table manager starts without Faust's fixed one-second pause (restarts are quicker).
+- `table_start`: the table manager starts without Faust's fixed one-second pause (restarts are quicker);
+- `fetch_wait`: the consumer's long poll is bounded, so quiet partitions never hold up busy ones.
 """
 
 from __future__ import annotations
@@ -33,10 +34,11 @@ def check_versions(installed: dict[str, str] | None = None) -> None:
 
 def install() -> None:
     check_versions()
-    from stream.repairs import commit_guard, queue_pressure, rebalance_window, static_leave, table_start
+    from stream.repairs import commit_guard, fetch_wait, queue_pressure, rebalance_window, static_leave, table_start
 
     rebalance_window.install()
     queue_pressure.install()
     commit_guard.install()
     static_leave.install()
     table_start.install()
+    fetch_wait.install()
