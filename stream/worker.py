@@ -9,6 +9,7 @@ import faust
 import uvloop
 
 from schemas.settings import get_settings
+from stream import heap
 from stream.topics import ensure_topics
 
 
@@ -37,6 +38,8 @@ def run_worker(web_port: int | None = None, loglevel: str = "INFO") -> int:
     )
     from stream.app import app
 
+    heap.tune()
+    heap.settle()  # the libraries and modules imported: alive for the worker's lifetime
     if web_port is not None:
         app.conf.web_port = web_port
     worker = QuietWorker(app, loglevel=loglevel)
