@@ -57,6 +57,7 @@ from schemas.settings import get_settings
 
 KEY, SECRET, APP_ID = "bench-e2e-key", "bench-e2e-secret-" + uuid.uuid4().hex, "4243"
 CHANNEL = "private-admin.invoices"
+IDLE_S = 10.0  # the idle worker's CPU is measured over this long before the first rate
 COUNTRY = "Benchland"
 
 
@@ -312,6 +313,10 @@ async def bench(rates: list[tuple[float, float]], conns: int) -> dict[str, Any]:
         print(f"[e2e] worker caught up with the CDC topics in {caught_up:.1f}s; {load()}", flush=True)
         tails = [await Tail(settings.cdc_topic("invoice"), on_cdc).start(), await Tail(deltas_topic, on_delta).start()]
         sub = await Subscriber(f"ws://127.0.0.1:{eport}/app/{KEY}?protocol=7&client=bench&version=1").start()
+        idle = CpuMeter(worker.pid)
+        await asyncio.sleep(IDLE_S)
+        idle_pct = (idle._cpu() - idle.c0) / IDLE_S * 100
+        print(f"[e2e] idle worker: {idle_pct:.1f} % of a core over {IDLE_S:g} s", flush=True)
         for rate, seconds in rates:
             cpu = CpuMeter(worker.pid)
             commits = await commit_at_rate(dsn, rate, seconds, conns if rate > 50 else 1)
@@ -373,10 +378,11 @@ async def bench(rates: list[tuple[float, float]], conns: int) -> dict[str, Any]:
           r["max_ms"], r["commit_p50_ms"], r["debezium_p50_ms"], r["worker_p50_ms"], r["edge_p50_ms"],
           r["worker_p99_ms"], r["edge_p99_ms"], r["worker_cpu_ms_per_order"]] for r in rows],
     )  # fmt: skip
+    text += f"\nidle worker (no traffic, {IDLE_S:g} s before the first rate): {idle_pct:.1f} % of a core"
     print(f"\nEnd to end, COMMIT -> websocket frame ({load()}):\n{text}\n", flush=True)
     plot(rows, series)
-    save_json("e2e.json", {"rows": rows, "table": text})
-    return {"rows": rows, "table": text}
+    save_json("e2e.json", {"rows": rows, "table": text, "idle_cpu_pct": idle_pct})
+    return {"rows": rows, "table": text, "idle_cpu_pct": idle_pct}
 
 
 def plot(rows: list[dict[str, Any]], series: dict[float, list[tuple[float, float]]]) -> None:
