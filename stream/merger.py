@@ -35,7 +35,7 @@ from stream.metrics import PublishLatency
 from stream.owner import INVOICE_TOPIC, first_kept
 from stream.ownership import owned_partitions, state_ready
 from stream.reference import reference, reference_ready
-from stream.sequencer import EVENT_SLOTS, PARTIALS_SRC, Sequencer, read_published
+from stream.sequencer import EVENT_SLOTS, PARTIALS_SRC, Sequencer, read_published, read_resume_point
 from tables import views
 from tables.latest import InvoiceFact
 from tables.merged import MergedView, to_fact
@@ -134,14 +134,16 @@ class Merger:
             await consumer.stop()
 
     async def _read_back(self) -> Sequencer:
-        """What has been published: the start-up read-back continued, or (later runs) read anew."""
+        """What has been published: the start-up read-back continued, or (later runs) read anew from
+        the last checkpoint."""
         early, self.early = self.early, None
         if early is not None:
             try:
                 return await read_published(since=await early)
             except Exception as exc:  # read again from the start
                 log.warning("merger: the early read-back failed (%r); reading the deltas again", exc)
-        return await read_published()
+                return await read_published()
+        return await read_resume_point()
 
     async def _follow(self, consumer: AIOKafkaConsumer, tp: TopicPartition, state_from: int) -> None:
         view, seq = self.view, self.seq
@@ -303,7 +305,7 @@ async def _stop_on_revoke(app_: Any, revoked: Any, **kwargs: Any) -> None:
 async def read_back_early() -> None:
     """Read `chinook.deltas` back while the worker joins its group and recovers its tables, so a
     restarted merger publishes sooner (its first run reads only what was published since)."""
-    merger.early = asyncio.ensure_future(read_published())
+    merger.early = asyncio.ensure_future(read_resume_point())
 
 
 @app.timer(interval=0.1)

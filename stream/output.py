@@ -52,6 +52,7 @@ async def partition_of(topic: str, key: bytes) -> int:
 class Sent:
     """The batches sent to one partition: their delivery and the offset of the last record."""
 
+    partition: int
     futures: list[asyncio.Future[object]]
     counts: list[int]
 
@@ -67,7 +68,7 @@ class Sent:
 async def send_batch(topic: str, partition: int, records: Iterable[Record]) -> Sent:
     """Queue `records` for `topic`/`partition` as few batches as fit; returns without waiting for delivery."""
     kafka = producer()
-    sent = Sent([], [])
+    sent = Sent(partition, [], [])
     batch, count = kafka.create_batch(), 0
     for key, value in records:
         if batch.append(key=key, value=value, timestamp=None) is None:  # full: send it, start another

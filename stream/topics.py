@@ -26,7 +26,8 @@ HOUR_MS = 3_600_000
 #: The worker group's own topics, `{WORKER_ID}.{name}` (see stream/app.py).
 CONTROL = "control"  # the merger's snapshot requests, one partition per owner partition
 PARTIALS = "partials"  # the owners' records for the merger
-INTERNAL_TOPICS = (CONTROL, PARTIALS)
+CHECKPOINTS = "checkpoints"  # the sequencer's state with the deltas offsets it covers
+INTERNAL_TOPICS = (CONTROL, PARTIALS, CHECKPOINTS)
 
 
 def internal_topic_name(settings: Settings, name: str) -> str:
@@ -38,6 +39,13 @@ def internal_topics(settings: Settings) -> list[NewTopic]:
     return [
         NewTopic(internal_topic_name(settings, CONTROL), settings.topic_partitions, 1, topic_configs=day),
         NewTopic(internal_topic_name(settings, PARTIALS), 1, 1, topic_configs=day),
+        # only the last checkpoint is read: compacted, in segments that roll every ten minutes
+        NewTopic(
+            internal_topic_name(settings, CHECKPOINTS),
+            1,
+            1,
+            topic_configs={"cleanup.policy": "compact", "segment.ms": str(HOUR_MS // 6)},
+        ),
     ]
 
 

@@ -6,6 +6,7 @@ import pytest
 from aiokafka.errors import InvalidReplicationFactorError
 
 from stream import app as pulse_app
+from stream.sequencer import checkpoints_topic
 from stream.topics import created_names, internal_topics, public_topics
 
 
@@ -13,11 +14,14 @@ def test_every_internal_topic_of_the_app_is_created_before_faust_starts() -> Non
     settings = pulse_app.settings
     created = {t.name: t for t in internal_topics(settings)}
     used = {name for topic in (pulse_app.control, pulse_app.partials) for name in topic.topics}
+    used.add(checkpoints_topic())  # written and read by the sequencer's own producer and consumer
     assert set(created) == used
     control = next(iter(pulse_app.control.topics))
     assert created[control].num_partitions == settings.topic_partitions  # co-partitioned with the CDC topics
     assert control in pulse_app.owner_input.topics
     assert created[next(iter(pulse_app.partials.topics))].num_partitions == 1  # one order for the merger
+    assert created[checkpoints_topic()].num_partitions == 1  # the last record is the last checkpoint
+    assert created[checkpoints_topic()].topic_configs["cleanup.policy"] == "compact"
 
 
 def test_public_and_internal_topics_do_not_overlap() -> None:
