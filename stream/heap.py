@@ -1,13 +1,13 @@
-"""The worker's long-lived objects are kept out of the garbage collector's full passes.
+"""The imported libraries are kept out of the garbage collector's full passes.
 
-A full (oldest-generation) collection walks every object the process holds: the imported
-libraries and a day of partition and merged state, hundreds of thousands of objects and ~100 ms
-with the event loop stopped, every few seconds under traffic. The objects that live for the
-worker's lifetime are moved to the permanent generation (`gc.freeze`) once they exist: after the
-imports, after a partition state is rebuilt, after the merger's view is complete. Only what is
-made after that is walked. Garbage without reference cycles is freed by reference counting as
-always; frozen objects that later form unreachable cycles are kept until the process ends
-(the state holds none: dicts, tuples and dataclasses of plain values).
+A full (oldest-generation) collection walks every object the process holds, the libraries' modules,
+classes and functions included: ~100 ms with the event loop stopped, every few seconds under
+traffic. Once the worker's modules are imported, and before Faust starts, every object alive is
+moved to the permanent generation (`gc.freeze`); full passes walk only what is made after that.
+
+Rule: freeze only before Faust runs. Faust tracks messages and queues in weak sets and relies on
+the collector to drop the ones in reference cycles; frozen, they would never go (a freeze after a
+rebalance left a taken-over partition unread).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ YOUNG_THRESHOLD = 10_000
 
 
 def settle() -> None:
-    """Freeze every object alive now: the collector's full passes skip them from here on."""
+    """Freeze every object alive now: the collector's full passes skip them from here on (call it
+    before Faust starts)."""
     gc.collect()
     gc.freeze()
 

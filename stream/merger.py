@@ -28,7 +28,6 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from schemas import jsonio
 from schemas.kafka_meta import partitions_of
 from schemas.messages import Unsequenced
-from stream import heap
 from stream.app import app, control, partials, settings
 from stream.dead_letters import dead_letter_record
 from stream.metrics import PublishLatency
@@ -174,7 +173,6 @@ class Merger:
                 continue
             if self.ready_at is None:
                 self.ready_at = time.monotonic()
-                heap.settle()  # the merged view, built from every partition's snapshot
                 log.info(
                     "merger ready: every partition's snapshot read (%.1f s)", self.ready_at - (self.started_at or 0)
                 )

@@ -28,7 +28,6 @@ from faust.types import TP, StreamT
 from schemas import jsonio
 from schemas.events import ChangeEvent, Op, ParseFailure, SkipKind, Skipped, Tombstone
 from schemas.records import Invoice, InvoiceLine, User
-from stream import heap
 from stream.app import app, cdc_parser, owner_input, partials, settings
 from stream.batching import batches, before_revoke_flush, bytes_table, current, writing_for
 from stream.dead_letters import dead_letter
@@ -89,7 +88,6 @@ class Owned:
             self.states = states
             self.snapshots_due = {p: f"assigned-{uuid.uuid4().hex[:8]}" for p in states}
             self.valid = True
-            heap.settle()  # the rebuilt state lives until the next rebalance
             log.info("owner: %d partition(s) rebuilt: %s", len(states), sorted(states))
         return self.states
 
