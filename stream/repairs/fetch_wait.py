@@ -16,7 +16,7 @@ from typing import Any
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
 #: The longest the broker holds a fetch of the worker's consumer when it has nothing to return.
-FETCH_MAX_WAIT_MS = 25
+FETCH_MAX_WAIT_MS = 50
 
 _original_create = AIOKafkaConsumerThread._create_worker_consumer
 
