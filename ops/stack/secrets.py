@@ -20,6 +20,7 @@ SECRETS: dict[str, frozenset[str]] = {
     "PUSHER_APP_SECRET": frozenset({"", PUBLISHED_SECRET}),
     "EDGE_METRICS_TOKEN": frozenset({""}),
     "PUSHER_ENCRYPTION_MASTER_KEY": frozenset({""}),  # 32 bytes, base64 (encrypted channels)
+    "GRAFANA_ADMIN_PASSWORD": frozenset({"", "admin"}),  # docker-compose.yml's `metrics` profile (Grafana's admin)
 }
 
 

@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     pulse_timezone: str = Field(default="UTC", description="Time zone of hour and day windows.")
     worker_id: str = Field(default="chinook-pulse", description="Faust app id / consumer group.")
     worker_web_port: int = Field(default=6066, description="Faust web port of the worker.")
+    worker_web_bind: str = Field(
+        default="127.0.0.1",
+        description="Address of the worker's web port (0.0.0.0 in a container: health checks, Prometheus).",
+    )
     worker_instance: str = Field(
         default="",
         description="Static group member name of this worker (unique, stable across its restarts); empty: host-port.",
