@@ -24,7 +24,7 @@ from tables.models import customer, invoice, invoice_line, track, users
 
 log = logging.getLogger(__name__)
 
-#: Relative weights of the actions.
+#: Relative weights of the actions (SIMULATOR_MIX changes any of them).
 ACTION_WEIGHTS: dict[str, int] = {
     "new_invoice": 60,
     "touch_users": 20,
@@ -35,6 +35,28 @@ ACTION_WEIGHTS: dict[str, int] = {
     "rename_customer": 2,
     "new_user": 2,
 }
+
+
+def parse_mix(text: str) -> dict[str, int]:
+    """The action weights with `text` ("new_invoice=80,delete_invoice=0", may be empty) applied to
+    the defaults; a clear ValueError for an unknown action, a bad weight, or nothing left to do."""
+    weights = dict(ACTION_WEIGHTS)
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or name not in weights:
+            raise ValueError(f"simulator mix: {item!r} is not action=weight with an action of {', '.join(weights)}")
+        try:
+            weight = int(value)
+        except ValueError:
+            raise ValueError(f"simulator mix: the weight of {name} is not a whole number: {value!r}") from None
+        if weight < 0:
+            raise ValueError(f"simulator mix: the weight of {name} is negative: {weight}")
+        weights[name] = weight
+    if not any(weights.values()):
+        raise ValueError("simulator mix: every action has weight 0")
+    return weights
+
 
 SHOPPER_FIRST_NAMES = ("Alex", "Sam", "Robin", "Kim", "Jo", "Noa", "Lee", "Max", "Ari", "Eli")
 
@@ -60,9 +82,12 @@ def _now() -> datetime:
 
 
 class Simulator:
-    def __init__(self, engine: Engine, seed: int | None = None, recent: int = 50) -> None:
+    def __init__(
+        self, engine: Engine, seed: int | None = None, recent: int = 50, weights: dict[str, int] | None = None
+    ) -> None:
         self.engine = engine
         self.rng = random.Random(seed)
+        self.weights = {name: w for name, w in (weights or ACTION_WEIGHTS).items() if w > 0}
         self.recent = recent
         self.stats = SimulatorStats()
         self._tracks: list[tuple[int, Decimal]] | None = None
@@ -202,11 +227,15 @@ class Simulator:
         return int(row[0]), int(row[1]), int(row[2])
 
     # -- driving ----------------------------------------------------------------------
+    def choose(self) -> str:
+        """The next action, at random by weight."""
+        names = list(self.weights)
+        return self.rng.choices(names, weights=[self.weights[n] for n in names])[0]
+
     def step(self, action: str | None = None) -> str:
         """Run one action (chosen at random by weight unless given) in its own transaction."""
         if action is None:
-            names = list(ACTION_WEIGHTS)
-            action = self.rng.choices(names, weights=[ACTION_WEIGHTS[n] for n in names])[0]
+            action = self.choose()
         handler: Callable[[Connection], None] = getattr(self, action)
         with self.engine.begin() as conn:
             handler(conn)

@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     # -- simulator ------------------------------------------------------------------
     simulator_rate: float = Field(default=2.0, description="Store actions per second.")
     simulator_seed: int | None = Field(default=None)
+    simulator_mix: str = Field(
+        default="",
+        description="Action weights over the defaults, e.g. new_invoice=80,delete_invoice=0 (see the README).",
+    )
 
     # -- local stack ----------------------------------------------------------------
     run_dir: Path = Field(default=PROJECT_ROOT / ".run", description="pids, logs and local state.")
