@@ -1,8 +1,8 @@
 """Keep a command running: start it again whenever it exits without being asked to.
 
-The worker crashes on purpose when it cannot keep its state exact (a producer flush that does not
-finish, `stream/producer_flush.py`): a fresh process recovers from the changelogs and reprocesses
-from the last good commit. Under `chinook-pulse up` something has to start it again; this does,
+The worker crashes on purpose when it cannot keep its state exact (a revoke whose writes do not
+reach Kafka in time, `stream/batching.py`): a fresh process recovers from the changelogs and
+reprocesses from the last good commit. Under `chinook-pulse up` something has to start it again; this does,
 with a pause that doubles after each quick failure (1 s up to 30 s) so a worker that cannot start
 does not spin. SIGTERM or SIGINT to the supervisor is passed on to the command, and the supervisor
 exits with it.
