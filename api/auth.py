@@ -55,8 +55,9 @@ def _deny(edge: Edge, status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
-async def broadcasting_auth(request: Request) -> JSONResponse:
-    edge: Edge = request.app.state.edge
+def bearer_or_denial(edge: Edge, request: Request) -> str | JSONResponse:
+    """The request's bearer token, or the response that refuses it: 429 while the client is over its
+    failed-authentication budget, 401 (counted as a failure) without a token."""
     if guard.blocked(edge, request):
         edge.metrics.inc("edge_auth_requests_total", status="429")
         return guard.too_many_failures()
@@ -64,6 +65,28 @@ async def broadcasting_auth(request: Request) -> JSONResponse:
     if token is None:
         guard.auth_failed(edge, request)
         return _deny(edge, 401, "A bearer token is required")
+    return token
+
+
+async def bearer_user(edge: Edge, request: Request, token: str) -> Any:
+    """The user `token` belongs to, or the response that refuses the request: 503 when the lookup
+    fails, 401 (counted as a failed authentication of the client) when the token is unknown or revoked."""
+    try:
+        user = await edge.tokens.user_for_token(token)
+    except Exception as exc:
+        log.warning("token lookup failed: %s", type(exc).__name__)
+        return _deny(edge, 503, "Authorization is unavailable")
+    if user is None:
+        guard.auth_failed(edge, request)
+        return _deny(edge, 401, "Unknown or revoked token")
+    return user
+
+
+async def broadcasting_auth(request: Request) -> JSONResponse:
+    edge: Edge = request.app.state.edge
+    token = bearer_or_denial(edge, request)
+    if isinstance(token, JSONResponse):
+        return token
     try:
         fields = await _fields(request, edge)
     except BadInput as exc:
@@ -75,14 +98,9 @@ async def broadcasting_auth(request: Request) -> JSONResponse:
     if not protocol.valid_socket_id(socket_id) or not protocol.valid_channel_name(channel):
         return _deny(edge, 400, "socket_id and channel_name are required and must be valid")
     assert isinstance(socket_id, str) and isinstance(channel, str)
-    try:
-        user = await edge.tokens.user_for_token(token)
-    except Exception as exc:
-        log.warning("token lookup failed: %s", type(exc).__name__)
-        return _deny(edge, 503, "Authorization is unavailable")
-    if user is None:
-        guard.auth_failed(edge, request)
-        return _deny(edge, 401, "Unknown or revoked token")
+    user = await bearer_user(edge, request, token)
+    if isinstance(user, JSONResponse):
+        return user
     if not protocol.is_private(channel):
         return _deny(edge, 403, "Only private and presence channels are authorized here")
     master_key = edge.settings.encryption_master_key

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from api.retry import retry_forever
+from api.tail import edge_consumer, follow_from_end
 
 log = logging.getLogger(__name__)
 
@@ -116,27 +117,11 @@ class KafkaBus(_Handlers):
         await retry_forever(self._run_once, name="bus consumer", delay=self.retry_delay)
 
     async def _run_once(self) -> None:
-        from aiokafka import AIOKafkaConsumer, TopicPartition
-
         await self._ensure_topic()
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False, client_id="chinook-pulse-edge"
-        )
+        consumer = edge_consumer(self.bootstrap)
         await consumer.start()
         try:
-            client = consumer._client  # as api/delivery.py: no public "fetch this topic's metadata"
-            client.add_topic(self.topic)
-            partitions: set[int] | None = None
-            while not partitions:
-                await client.force_metadata_update()
-                partitions = consumer.partitions_for_topic(self.topic)
-                if not partitions:
-                    await asyncio.sleep(self.retry_delay)
-            tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
-            consumer.assign(tps)
-            await consumer.seek_to_end(*tps)
-            for tp in tps:
-                await consumer.position(tp)  # resolve the end now: what is published from here on is seen
+            await follow_from_end(consumer, self.topic, self.retry_delay)
             self.ready.set()
             log.info("edge bus %s: reading from its end", self.topic)
             while True:

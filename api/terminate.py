@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from api.connection import Connection
 from api.protocol import ErrorCode
 from api.retry import retry_forever
+from api.tail import edge_consumer, follow_from_end
 
 if TYPE_CHECKING:  # api.state holds the Grants of this module
     from api.state import Edge
@@ -167,28 +168,12 @@ class ControlConsumer:
         await retry_forever(self._run_once, name="control consumer", delay=self.retry_delay)
 
     async def _run_once(self) -> None:
-        from aiokafka import AIOKafkaConsumer, TopicPartition
-
         bootstrap = self.edge.settings.kafka_bootstrap
         await ensure_control_topic(bootstrap, self.topic)
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, client_id="chinook-pulse-edge"
-        )
+        consumer = edge_consumer(bootstrap)
         await consumer.start()
         try:
-            client = consumer._client  # as DeltaConsumer: no public "fetch this topic's metadata" call
-            client.add_topic(self.topic)
-            partitions: set[int] | None = None
-            while not partitions:
-                await client.force_metadata_update()
-                partitions = consumer.partitions_for_topic(self.topic)
-                if not partitions:
-                    await asyncio.sleep(self.retry_delay)
-            tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
-            consumer.assign(tps)
-            await consumer.seek_to_end(*tps)
-            for tp in tps:
-                await consumer.position(tp)  # resolve the end now: orders from here on are applied
+            await follow_from_end(consumer, self.topic, self.retry_delay)  # orders from here on are applied
             self.edge.control_ready.set()
             while True:
                 batches = await consumer.getmany(timeout_ms=500, max_records=500)

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from api import protocol
-from api.auth import _bearer, _deny, _fields
+from api.auth import _deny, _fields, bearer_or_denial, bearer_user
 from api.connection import Connection
 from api.protocol import ErrorCode, ProtocolError
 from api.state import Edge
@@ -122,9 +122,9 @@ def deliver(edge: Edge, message: dict[str, Any]) -> None:
 async def user_authentication(request: Request) -> JSONResponse:
     """``POST /broadcasting/user-auth``: ``{"auth", "user_data"}`` for the bearer token's user."""
     edge: Edge = request.app.state.edge
-    token = _bearer(request)
-    if token is None:
-        return _deny(edge, 401, "A bearer token is required")
+    token = bearer_or_denial(edge, request)  # the same failed-authentication budget as /broadcasting/auth
+    if isinstance(token, JSONResponse):
+        return token
     try:
         fields = await _fields(request, edge)
     except (ValueError, UnicodeDecodeError):
@@ -133,13 +133,9 @@ async def user_authentication(request: Request) -> JSONResponse:
     if not protocol.valid_socket_id(socket_id):
         return _deny(edge, 400, "socket_id is required and must be valid")
     assert isinstance(socket_id, str)
-    try:
-        user = await edge.tokens.user_for_token(token)
-    except Exception as exc:
-        log.warning("token lookup failed: %s", type(exc).__name__)
-        return _deny(edge, 503, "Authorization is unavailable")
-    if user is None:
-        return _deny(edge, 401, "Unknown or revoked token")
+    user = await bearer_user(edge, request, token)
+    if isinstance(user, JSONResponse):
+        return user
     user_data = json.dumps({"id": str(user.id), "name": user.name}, separators=(",", ":"), ensure_ascii=False)
     edge.metrics.inc("edge_auth_requests_total", status="200")
     key, secret = edge.settings.pusher_app_key, edge.settings.pusher_app_secret
