@@ -28,8 +28,9 @@ from schemas.settings import PROJECT_ROOT, Settings, get_settings
 from tables import oracle
 from tables.windows import today
 from tests.integration.api.conftest import EdgeProcess, cli
-from tests.integration.conftest import START_HINT
-from tests.integration.stream.harness import Isolation, Worker, read_topic, wait_ready
+from tests.support.oracle import read_topic
+from tests.support.services import START_HINT
+from tests.support.workers import Isolation, Worker, wait_ready
 
 BROWSER_DIR = PROJECT_ROOT / "tests" / "browser"
 WEB_DIR = PROJECT_ROOT / "web"

@@ -14,14 +14,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from schemas.kafka_meta import partitions_of
 from schemas.messages import Delta
-from schemas.settings import Settings
-from tests.integration.conftest import START_HINT
 
 
 def _json_or_none(raw: bytes | None) -> Any:
@@ -101,27 +98,6 @@ class TopicTail:
 
 
 TailFactory = Callable[..., Awaitable[TopicTail]]
-
-
-@pytest.fixture
-async def topic_tail(settings: Settings) -> AsyncIterator[TailFactory]:
-    """`await topic_tail(topic)`: a started TopicTail, stopped after the test."""
-    tails: list[TopicTail] = []
-
-    async def open_tail(topic: str, from_beginning: bool = False) -> TopicTail:
-        tail = TopicTail(settings.kafka_bootstrap, topic)
-        tails.append(tail)
-        try:
-            await tail.start(from_beginning=from_beginning)
-        except Exception as exc:
-            raise AssertionError(
-                f"cannot read {topic} from Kafka at {settings.kafka_bootstrap}: {exc}; {START_HINT}"
-            ) from exc
-        return tail
-
-    yield open_tail
-    for tail in tails:
-        await tail.stop()
 
 
 class RawTail:

@@ -27,20 +27,15 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from websockets.asyncio.client import ClientConnection, connect
 
 from schemas.settings import PROJECT_ROOT, Settings
-from tests.integration.conftest import START_HINT
-from tests.integration.stream.harness import Isolation, Worker, wait_ready
+from tests.support.ports import free_port
+from tests.support.services import START_HINT
+from tests.support.workers import Isolation, Worker, wait_ready
 
 JS_DIR = PROJECT_ROOT / "tests" / "js"
 APP_ID = "4711"  # the official `pusher` package wants a numeric app id
 KEY = "edge-it-key"
 SECRET = "edge-it-secret-" + uuid.uuid4().hex  # generated: never the published one
 METRICS_TOKEN = "edge-it-metrics-" + uuid.uuid4().hex
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cli() -> list[str]:
@@ -137,7 +132,7 @@ EdgeFactory = Callable[..., Awaitable[EdgeProcess]]
 
 @pytest.fixture
 def isolation() -> Isolation:
-    """Topic and state names of one test's own worker (tests/integration/stream/harness.py)."""
+    """Topic and state names of one test's own worker (tests/support/workers.py)."""
     return Isolation()
 
 

@@ -1,6 +1,6 @@
 """End to end: PostgreSQL -> Debezium -> a real worker (with its sequencer) -> real edges -> clients.
 
-Each test runs its own worker with isolated state and topics (see tests/integration/stream/harness.py);
+Each test runs its own worker with isolated state and topics (see tests/support/workers.py);
 the edges consume that worker's deltas topic and send HTTP-API triggers to its `.in` topic.
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy import Engine, insert, select
 
 from tables.models import customer, invoice
 from tests.integration.api.conftest import APP_ID, KEY, SECRET, EdgeFactory, NodeDriver, raw_client
-from tests.integration.stream.harness import Isolation, Worker
+from tests.support.workers import Isolation, Worker
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ import pytest
 
 from api.signing import channel_auth
 from tests.integration.api.conftest import APP_ID, KEY, SECRET, EdgeFactory, NodeDriver, raw_client
-from tests.integration.stream.harness import Isolation, Worker
+from tests.support.workers import Isolation, Worker
 
 pytestmark = pytest.mark.integration
 

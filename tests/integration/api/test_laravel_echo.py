@@ -18,7 +18,7 @@ from sqlalchemy import Engine, insert, select
 
 from tables.models import customer, invoice
 from tests.integration.api.conftest import APP_ID, KEY, SECRET, EdgeFactory, NodeDriver
-from tests.integration.stream.harness import Isolation, Worker
+from tests.support.workers import Isolation, Worker
 
 pytestmark = pytest.mark.integration
 

@@ -1,6 +1,6 @@
 """The Grafana dashboard's metrics exist on a real worker and a real edge, and COMMIT->publish has samples.
 
-A worker on its own topics (tests/integration/stream/harness.py) and an edge on its deltas topic;
+A worker on its own topics (tests/support/workers.py) and an edge on its deltas topic;
 an invoice committed in PostgreSQL goes through Debezium, the worker and the edge. Then both
 `/metrics` are scraped (with the metrics token; without it they refuse) and every metric name the
 dashboard's PromQL uses (infra/grafana/chinook-pulse.json) must be among the samples.
@@ -23,8 +23,8 @@ from sqlalchemy import Engine, delete, insert, select
 from schemas.settings import PROJECT_ROOT, Settings
 from tables.models import customer, invoice
 from tests.integration.api.conftest import METRICS_TOKEN, EdgeFactory
-from tests.integration.stream.harness import Isolation, Worker, wait_ready
 from tests.support.kafka import RawTail
+from tests.support.workers import Isolation, Worker, wait_ready
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from schemas.settings import PROJECT_ROOT
-from tests.integration.stream.harness import CLI, Isolation
+from tests.support.workers import CLI, Isolation
 
 
 def cli(isolation: Isolation, *args: str, timeout_s: float = 180) -> subprocess.CompletedProcess[str]:

@@ -14,15 +14,8 @@ from sqlalchemy import Engine
 from ops.simulator import Simulator
 from schemas.settings import Settings
 from tests.integration.ops.support import cli, wait_group_empty
-from tests.integration.stream.harness import (
-    Isolation,
-    Worker,
-    assert_converges,
-    differences,
-    read_topic,
-    seq_problems,
-    wait_ready,
-)
+from tests.support.oracle import assert_converges, differences, read_topic, seq_problems
+from tests.support.workers import Isolation, Worker, wait_ready
 
 pytestmark = pytest.mark.integration
 

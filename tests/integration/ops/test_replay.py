@@ -15,7 +15,7 @@ from ops.simulator import Simulator
 from schemas.kafka_meta import partitions_of
 from schemas.settings import Settings
 from tests.integration.ops.support import cli
-from tests.integration.stream.harness import Isolation
+from tests.support.workers import Isolation
 
 pytestmark = pytest.mark.integration
 

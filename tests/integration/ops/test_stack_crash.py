@@ -18,7 +18,8 @@ import pytest
 
 from ops.stack.process import STACK_ENV
 from schemas.settings import PROJECT_ROOT
-from tests.integration.stream.harness import CLI, Isolation, free_port
+from tests.support.ports import free_port
+from tests.support.workers import CLI, Isolation
 
 pytestmark = pytest.mark.integration
 

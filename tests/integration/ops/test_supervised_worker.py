@@ -12,7 +12,8 @@ from sqlalchemy import Engine
 
 from ops.simulator import Simulator
 from schemas.settings import Settings
-from tests.integration.stream.harness import Isolation, Worker, assert_converges, wait_ready
+from tests.support.oracle import assert_converges
+from tests.support.workers import Isolation, Worker, wait_ready
 
 pytestmark = pytest.mark.integration
 

@@ -19,7 +19,7 @@ from api.tokens import SqlTokenStore
 from api.triggers import MemorySink
 from schemas.settings import EdgeSettings, QuerySettings, Settings
 from tables.models import users
-from tests.integration.stream.harness import Isolation, Worker
+from tests.support.workers import Isolation, Worker
 
 
 @dataclass

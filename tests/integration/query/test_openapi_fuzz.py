@@ -22,7 +22,7 @@ from starlette.applications import Starlette
 
 from schemas.settings import Settings
 from tests.integration.query.conftest import edge_app
-from tests.integration.stream.harness import Isolation, Worker, wait_ready
+from tests.support.workers import Isolation, Worker, wait_ready
 
 pytestmark = pytest.mark.integration
 

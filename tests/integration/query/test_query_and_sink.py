@@ -28,16 +28,15 @@ from tables import oracle
 from tables.views import iso, money
 from tests.integration.query import oracle_sql
 from tests.integration.query.conftest import Run, edge_client
-from tests.integration.stream.harness import (
-    Worker,
+from tests.support.oracle import (
     assert_commits_reach_the_end,
     differences,
-    eventually,
     partial_trails,
     rebalance_repairs,
     uncommitted,
-    wait_ready,
 )
+from tests.support.polling import eventually
+from tests.support.workers import Worker, wait_ready
 
 pytestmark = pytest.mark.integration
 

@@ -24,7 +24,7 @@ from schemas.events import ChangeEvent, Op, ParseResult, Tombstone
 from schemas.records import Invoice, InvoiceLine
 from schemas.settings import Settings
 from tables.models import invoice, invoice_line
-from tests.integration.conftest import Record, TailFactory
+from tests.support.kafka import Record, TailFactory
 
 pytestmark = pytest.mark.integration
 

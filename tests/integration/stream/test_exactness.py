@@ -23,17 +23,9 @@ from sqlalchemy import Engine
 from ops.simulator import Simulator
 from schemas.dead_letter import decode_dead_letter
 from schemas.settings import Settings
-from tests.integration.stream.harness import (
-    CLI,
-    Isolation,
-    Worker,
-    assert_converges,
-    channel_differences,
-    eventually,
-    read_topic,
-    seq_problems,
-    wait_ready,
-)
+from tests.support.oracle import assert_converges, channel_differences, read_topic, seq_problems
+from tests.support.polling import eventually
+from tests.support.workers import CLI, Isolation, Worker, wait_ready
 
 #: A 600 s bound per test, generous on purpose: the convergence checks read every day and validate every
 #: delta, which on a long-lived development stack (a long change history) takes minutes.

@@ -12,7 +12,9 @@ from sqlalchemy import Engine
 from schemas.settings import Settings
 from tables import oracle
 from tables.windows import today
-from tests.integration.stream.harness import Isolation, Worker, eventually, source_days, wait_ready
+from tests.support.oracle import source_days
+from tests.support.polling import eventually
+from tests.support.workers import Isolation, Worker, wait_ready
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -18,13 +17,8 @@ from api.state import Edge
 from api.tokens import MemoryTokenStore
 from api.triggers import MemorySink
 from schemas.settings import EdgeSettings, Settings
+from tests.support.ports import free_port
 from tests.unit.api.conftest import APP_ID, KEY, SECRET
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.asynccontextmanager
