@@ -27,7 +27,7 @@ from sqlalchemy import Engine, create_engine, text
 from schemas.settings import PROJECT_ROOT, Settings, get_settings
 from tables import oracle
 from tables.windows import today
-from tests.integration.api.conftest import EdgeProcess, cli
+from tests.support.edges import EdgeProcess, cli
 from tests.support.oracle import read_topic
 from tests.support.services import START_HINT
 from tests.support.workers import Isolation, Worker, wait_ready

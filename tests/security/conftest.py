@@ -22,20 +22,14 @@ from sqlalchemy import delete, insert, select
 from api.signing import channel_auth, sign_request
 from tables.models import users
 from tests.integration.api.conftest import (  # noqa: F401 (fixtures, found by pytest through this import)
-    APP_ID,
-    KEY,
-    SECRET,
-    EdgeProcess,
-    RawClient,
-    cli,
     deltas,
     deltas_topic,
     edges,
     kafka_ok,
-    raw_client,
     tokens,
 )
 from tests.integration.conftest import engine, settings  # noqa: F401 (fixtures)
+from tests.support.edges import APP_ID, KEY, SECRET, EdgeProcess, raw_client
 
 
 def signed(method: str, path: str, body: bytes = b"", secret: str = SECRET, **extra: str) -> dict[str, str]:

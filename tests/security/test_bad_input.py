@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from tests.integration.api.conftest import APP_ID, Deltas, EdgeFactory, EdgeProcess, raw_client
 from tests.security.conftest import private_auth, raw_http, serves_a_normal_client, signed
+from tests.support.edges import APP_ID, Deltas, EdgeFactory, EdgeProcess, raw_client
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,8 @@ import time
 import httpx
 import pytest
 
-from tests.integration.api.conftest import METRICS_TOKEN, Deltas, EdgeFactory, raw_client
 from tests.security.conftest import private_auth, serves_a_normal_client
+from tests.support.edges import METRICS_TOKEN, Deltas, EdgeFactory, raw_client
 
 pytestmark = pytest.mark.integration
 

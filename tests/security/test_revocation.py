@@ -14,8 +14,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from schemas.settings import PROJECT_ROOT
-from tests.integration.api.conftest import APP_ID, Deltas, EdgeFactory, EdgeProcess, RawClient, raw_client
-from tests.security.conftest import cli, serves_a_normal_client, signed
+from tests.security.conftest import serves_a_normal_client, signed
+from tests.support.edges import APP_ID, Deltas, EdgeFactory, EdgeProcess, RawClient, cli, raw_client
 
 pytestmark = pytest.mark.integration
 

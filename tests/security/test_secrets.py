@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from schemas.settings import PROJECT_ROOT, PUBLISHED_SECRET
-from tests.integration.api.conftest import Deltas, EdgeFactory, raw_client
-from tests.security.conftest import cli, private_auth, serves_a_normal_client
+from tests.security.conftest import private_auth, serves_a_normal_client
+from tests.support.edges import Deltas, EdgeFactory, cli, raw_client
 from tests.support.ports import free_port
 
 pytestmark = pytest.mark.integration

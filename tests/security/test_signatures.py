@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from api.signing import request_signature
-from tests.integration.api.conftest import APP_ID, KEY, SECRET, Deltas, EdgeFactory, raw_client
 from tests.security.conftest import private_auth, serves_a_normal_client, signed
+from tests.support.edges import APP_ID, KEY, SECRET, Deltas, EdgeFactory, raw_client
 
 pytestmark = pytest.mark.integration
 

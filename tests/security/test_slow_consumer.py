@@ -14,8 +14,8 @@ import time
 import httpx
 import pytest
 
-from tests.integration.api.conftest import KEY, Deltas, EdgeFactory, raw_client
 from tests.security.conftest import tcp_states
+from tests.support.edges import KEY, Deltas, EdgeFactory, raw_client
 
 pytestmark = pytest.mark.integration
 

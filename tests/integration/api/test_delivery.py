@@ -8,7 +8,7 @@ import uuid
 import httpx
 
 from schemas.settings import Settings
-from tests.integration.api.conftest import EdgeFactory
+from tests.support.edges import EdgeFactory
 from tests.support.kafka import create_topic, delete_topic, open_deltas
 
 

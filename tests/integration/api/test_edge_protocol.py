@@ -15,7 +15,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from api.signing import channel_auth
-from tests.integration.api.conftest import KEY, SECRET, Deltas, EdgeFactory, RawClient, raw_client
+from tests.support.edges import KEY, SECRET, Deltas, EdgeFactory, RawClient, raw_client
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ import pusher
 import pytest
 
 from api.signing import channel_auth
-from tests.integration.api.conftest import APP_ID, KEY, SECRET, EdgeFactory, NodeDriver, raw_client
+from tests.support.edges import APP_ID, KEY, SECRET, EdgeFactory, NodeDriver, raw_client
 from tests.support.workers import Isolation, Worker
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,8 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from api.signing import sign_request
 from schemas.settings import PROJECT_ROOT, Settings
-from tests.integration.api.conftest import APP_ID, KEY, SECRET, EdgeFactory, EdgeProcess, RawTail, cli, raw_client
+from tests.support.edges import APP_ID, KEY, SECRET, EdgeFactory, EdgeProcess, cli, raw_client
+from tests.support.kafka import RawTail
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, insert, select
 
 from tables.models import customer, invoice
-from tests.integration.api.conftest import APP_ID, KEY, SECRET, EdgeFactory, NodeDriver
+from tests.support.edges import APP_ID, KEY, SECRET, EdgeFactory, NodeDriver
 from tests.support.workers import Isolation, Worker
 
 pytestmark = pytest.mark.integration

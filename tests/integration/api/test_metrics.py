@@ -22,7 +22,7 @@ from sqlalchemy import Engine, delete, insert, select
 
 from schemas.settings import PROJECT_ROOT, Settings
 from tables.models import customer, invoice
-from tests.integration.api.conftest import METRICS_TOKEN, EdgeFactory
+from tests.support.edges import METRICS_TOKEN, EdgeFactory
 from tests.support.kafka import RawTail
 from tests.support.workers import Isolation, Worker, wait_ready
 

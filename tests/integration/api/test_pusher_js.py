@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.api.conftest import Deltas, EdgeFactory, NodeDriver
+from tests.support.edges import Deltas, EdgeFactory, NodeDriver
 
 pytestmark = pytest.mark.integration
 

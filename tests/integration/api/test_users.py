@@ -8,7 +8,7 @@ import asyncio
 import pusher
 import pytest
 
-from tests.integration.api.conftest import APP_ID, KEY, SECRET, EdgeFactory, EdgeProcess, NodeDriver
+from tests.support.edges import APP_ID, KEY, SECRET, EdgeFactory, EdgeProcess, NodeDriver
 
 pytestmark = pytest.mark.integration
 

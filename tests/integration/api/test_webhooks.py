@@ -16,7 +16,7 @@ import pusher
 import pytest
 
 from api.signing import channel_auth
-from tests.integration.api.conftest import APP_ID, KEY, SECRET, EdgeFactory, RawClient, raw_client
+from tests.support.edges import APP_ID, KEY, SECRET, EdgeFactory, RawClient, raw_client
 
 pytestmark = pytest.mark.integration
 
