@@ -9,7 +9,6 @@ does not wait for in-flight events, `stream_wait_empty=False`; Faust has already
 partition's acknowledgements, so a late one starts a new list) and a worker commits offset 41 of a
 partition whose events 0..39 it never processed in the new assignment. If the partition moves
 again before they are processed, the next owner starts at 41 and those events are lost for good.
-(Seen in CI: the first invoices of some days never reached the day owner.)
 
 `install()` changes `faust.transport.consumer.Consumer`:
 
