@@ -25,7 +25,7 @@ from schemas.settings import Settings
 from tables import oracle
 from tables.models import customer, invoice, invoice_line, track
 from tables.windows import today
-from tests.browser.conftest import APP_ID, KEY, SECRET, Browser, DriverError, Stack
+from tests.support.browser import APP_ID, KEY, SECRET, Browser, DriverError, Stack
 
 # the module's worker may need minutes to read the CDC history (see conftest.wait_caught_up)
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]

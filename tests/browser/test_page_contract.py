@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Browser, DriverError, LoneEdge
+from tests.support.browser import Browser, DriverError, LoneEdge
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.security.conftest import private_auth, raw_http, serves_a_normal_client, signed
+from tests.support.attacks import private_auth, raw_http, serves_a_normal_client, signed
 from tests.support.edges import APP_ID, Deltas, EdgeFactory, EdgeProcess, raw_client
 
 pytestmark = pytest.mark.integration

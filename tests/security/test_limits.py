@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from tests.security.conftest import private_auth, serves_a_normal_client
+from tests.support.attacks import private_auth, serves_a_normal_client
 from tests.support.edges import METRICS_TOKEN, Deltas, EdgeFactory, raw_client
 
 pytestmark = pytest.mark.integration

@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.security.conftest import rss_kib, serves_a_normal_client
 from tests.security.test_bad_input import events_request, huge_upload
+from tests.support.attacks import rss_kib, serves_a_normal_client
 from tests.support.edges import Deltas, EdgeFactory
 
 pytestmark = pytest.mark.integration

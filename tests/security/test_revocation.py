@@ -14,7 +14,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from schemas.settings import PROJECT_ROOT
-from tests.security.conftest import serves_a_normal_client, signed
+from tests.support.attacks import serves_a_normal_client, signed
 from tests.support.edges import APP_ID, Deltas, EdgeFactory, EdgeProcess, RawClient, cli, raw_client
 
 pytestmark = pytest.mark.integration

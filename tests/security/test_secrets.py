@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from schemas.settings import PROJECT_ROOT, PUBLISHED_SECRET
-from tests.security.conftest import private_auth, serves_a_normal_client
+from tests.support.attacks import private_auth, serves_a_normal_client
 from tests.support.edges import Deltas, EdgeFactory, cli, raw_client
 from tests.support.ports import free_port
 

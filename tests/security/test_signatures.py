@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from api.signing import request_signature
-from tests.security.conftest import private_auth, serves_a_normal_client, signed
+from tests.support.attacks import private_auth, serves_a_normal_client, signed
 from tests.support.edges import APP_ID, KEY, SECRET, Deltas, EdgeFactory, raw_client
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,7 @@ import time
 import httpx
 import pytest
 
-from tests.security.conftest import tcp_states
+from tests.support.attacks import tcp_states
 from tests.support.edges import KEY, Deltas, EdgeFactory, raw_client
 
 pytestmark = pytest.mark.integration

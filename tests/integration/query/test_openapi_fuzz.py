@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from starlette.applications import Starlette
 
 from schemas.settings import Settings
-from tests.integration.query.conftest import edge_app
+from tests.support.query import edge_app
 from tests.support.workers import Isolation, Worker, wait_ready
 
 pytestmark = pytest.mark.integration

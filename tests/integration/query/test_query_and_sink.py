@@ -27,7 +27,6 @@ from schemas.settings import Settings
 from tables import oracle
 from tables.views import iso, money
 from tests.integration.query import oracle_sql
-from tests.integration.query.conftest import Run, edge_client
 from tests.support.oracle import (
     assert_commits_reach_the_end,
     differences,
@@ -36,6 +35,7 @@ from tests.support.oracle import (
     uncommitted,
 )
 from tests.support.polling import eventually
+from tests.support.query import Run, edge_client
 from tests.support.workers import Worker, wait_ready
 
 pytestmark = pytest.mark.integration

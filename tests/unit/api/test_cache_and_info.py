@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from api.signing import sign_request
-from tests.unit.api.conftest import APP_ID, KEY, SECRET, Harness, handshake, recv, subscribe
+from tests.support.edge_harness import APP_ID, KEY, SECRET, Harness, handshake, recv, subscribe
 from tests.unit.api.test_http import auth
 
 

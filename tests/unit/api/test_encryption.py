@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from api.encryption import shared_secret
 from schemas.settings import Settings
-from tests.unit.api.conftest import APP_ID, KEY, SECRET, Harness, handshake, make_harness, recv, subscribe
+from tests.support.edge_harness import APP_ID, KEY, SECRET, Harness, handshake, make_harness, recv, subscribe
 from tests.unit.api.test_http import StarletteBackend, auth
 
 MASTER = base64.b64encode(bytes(range(32))).decode()

@@ -13,7 +13,7 @@ from api.metrics import channel_label, scrape_allowed
 from api.ratelimit import KeyedBuckets, OncePer
 from api.signing import channel_auth, sign_request
 from schemas.settings import PUBLISHED_SECRET, Settings
-from tests.unit.api.conftest import APP_ID, KEY, SECRET, Harness, handshake, recv
+from tests.support.edge_harness import APP_ID, KEY, SECRET, Harness, handshake, recv
 
 
 def test_json_depth_ignores_brackets_in_strings() -> None:

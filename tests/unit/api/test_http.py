@@ -12,7 +12,7 @@ from pusher.http import process_response
 from starlette.testclient import TestClient
 
 from api.signing import channel_auth, sign_request, verify_channel_auth
-from tests.unit.api.conftest import APP_ID, KEY, SECRET, Harness, handshake, subscribe
+from tests.support.edge_harness import APP_ID, KEY, SECRET, Harness, handshake, subscribe
 
 
 class StarletteBackend:

@@ -17,8 +17,8 @@ from api.state import Edge
 from api.tokens import MemoryTokenStore
 from api.triggers import MemorySink
 from schemas.settings import EdgeSettings, Settings
+from tests.support.edge_harness import APP_ID, KEY, SECRET
 from tests.support.ports import free_port
-from tests.unit.api.conftest import APP_ID, KEY, SECRET
 
 
 @contextlib.asynccontextmanager

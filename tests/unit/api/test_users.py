@@ -10,7 +10,7 @@ from starlette.testclient import WebSocketTestSession
 
 from api.signing import sign_request
 from api.users import user_auth, verify_user_auth
-from tests.unit.api.conftest import APP_ID, KEY, SECRET, Harness, handshake, recv
+from tests.support.edge_harness import APP_ID, KEY, SECRET, Harness, handshake, recv
 from tests.unit.api.test_http import official
 
 

@@ -11,7 +11,7 @@ from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 from api.signing import channel_auth
-from tests.unit.api.conftest import KEY, METRICS_TOKEN, Harness, handshake, make_harness, recv, subscribe
+from tests.support.edge_harness import KEY, METRICS_TOKEN, Harness, handshake, make_harness, recv, subscribe
 
 
 def ping_pong(ws: WebSocketTestSession) -> dict[str, object]:

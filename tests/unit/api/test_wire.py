@@ -21,7 +21,7 @@ from api.frames import Frame, text_frame
 from api.history import delta_from_record
 from api.state import Edge
 from schemas.settings import EdgeSettings
-from tests.unit.api.conftest import KEY
+from tests.support.edge_harness import KEY
 from tests.unit.api.test_server import serving_edge
 
 CHANNEL = "public-feed"
