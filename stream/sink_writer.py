@@ -2,8 +2,9 @@
 
 For each day written, every table gets exactly the day's current rows: rows of that day that are
 no longer there are deleted, the others are upserted with ``INSERT ... ON CONFLICT DO UPDATE``
-that only touches a row whose values differ. Writing the same day twice therefore changes
-nothing the second time (no row version, no `updated_at`), which the counts returned here show.
+that only touches a row whose values differ (and then sets its `updated_at`). Writing the same
+day twice therefore changes nothing the second time, not even `updated_at`, which the counts
+returned here show.
 """
 
 from __future__ import annotations
