@@ -15,6 +15,7 @@ from ops.stack.apps import App
 from ops.stack.errors import StackError
 from ops.stack.process import RunPaths, alive, leftovers, log_tail, port_owner, read_pid, spawn, stop, wait_until
 from schemas.settings import Settings
+from tests.support.ports import free_port
 
 SLEEPER = "import time; time.sleep(60)"
 STUBBORN = (
@@ -113,15 +114,9 @@ class PortHolder(App):
         return [sys.executable, "-c", PARENT, str(self.held_port), self.marker(settings)]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_after_a_sigkill_status_names_the_leftover_and_up_replaces_it(tmp_path: Path) -> None:
     settings = Settings(run_dir=tmp_path / "run", _env_file=None)  # type: ignore[call-arg]
-    holder = PortHolder(_free_port())
+    holder = PortHolder(free_port())
     try:
         assert holder.up(settings)
         first = holder.pid(settings)

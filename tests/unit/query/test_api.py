@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import socket
 from collections.abc import Iterator
 
 import pytest
@@ -14,19 +13,14 @@ from api.query.openapi import document
 from api.tokens import MemoryTokenStore, User
 from api.triggers import MemorySink
 from schemas.settings import EdgeSettings, QuerySettings, Settings
+from tests.support.ports import free_port
 
 ROLES = ("admin", "analyst", "viewer")
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    monkeypatch.setenv("WORKER_URLS", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("WORKER_URLS", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("QUERY_RETRY_SECONDS", "0.3")
     store = MemoryTokenStore()
     tokens = {role: store.add(User(i, role, f"{role}@chinook.test", role)) for i, role in enumerate(ROLES)}
