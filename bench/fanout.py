@@ -182,13 +182,15 @@ async def start_clients(kind: str, port: int, k: int, procs: int) -> tuple[list[
     return clients, time.monotonic() - began
 
 
-async def produce(topic: str, rate: float, seconds: float) -> int:
+async def produce(topic: str, rate: float, seconds: float, first: int = 0) -> int:
+    """Send M deltas per second for `seconds`; the `first`-th has seq first + 1, so seq keeps rising
+    across the steps of one server (the edge drops a repeated seq as a duplicate)."""
     producer = AIOKafkaProducer(bootstrap_servers=get_settings().kafka_bootstrap, linger_ms=0, acks=1)
     await producer.start()
     sent = 0
     try:
         async for i in paced(rate, seconds):
-            await producer.send(topic, fanout_record(i), key=CHANNEL.encode())
+            await producer.send(topic, fanout_record(first + i), key=CHANNEL.encode())
             sent += 1
         await producer.flush()
     finally:
@@ -259,12 +261,17 @@ async def run_config(
         await asyncio.sleep(1.0)
         rss_connected = meter.rss()
         closed_before = 0
+        produced = 0  # deltas sent to this server so far: the next step continues their seq
         for m in rates:
             meter.reset()
             began = time.monotonic()
             began_wall = time.time()
             spy = spy_on(server.pid, f"{tag}-m{m:g}-fanout") if profile and is_edge(kind) else None
-            sent = await produce(topic, m, seconds) if source == "kafka" else await pump(server, control, m, seconds)
+            if source == "kafka":
+                sent = await produce(topic, m, seconds, first=produced)
+                produced += sent
+            else:
+                sent = await pump(server, control, m, seconds)
             cores = meter.cpu_fraction()  # while the events were offered
             await asyncio.sleep(2.0)  # let the last frames arrive
             elapsed = time.monotonic() - began
