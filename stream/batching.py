@@ -35,9 +35,10 @@ from stream.app import app
 
 log = logging.getLogger(__name__)
 
-#: Events per batch, and the longest a batch waits to fill (the latency a stage may add).
+#: Events per batch, and the longest a batch waits to fill: enough for the rest of one fetch to be
+#: queued (the consumer reads in rounds, stream.repairs.fetch_wait); less splits fetches in batches.
 BATCH_SIZE = 1000
-BATCH_WINDOW_S = 0.02
+BATCH_WINDOW_S = 0.005
 
 #: Awaited when a revoke begins, before the producer is flushed: work that must finish its writes.
 before_revoke_flush: list[Callable[[], Awaitable[None]]] = []

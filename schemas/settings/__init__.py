@@ -82,6 +82,15 @@ class Settings(BaseSettings):
         default=30.0,
         description="Seconds a worker that died and did not come back holds its partitions before others take them.",
     )
+    worker_read_wait_ms: int = Field(
+        default=80,
+        ge=1,
+        le=1000,
+        description=(
+            "Milliseconds the worker lets changes gather in Kafka before it reads them "
+            "(less: lower latency, more CPU per change)."
+        ),
+    )
     pulse_retention_days: int | None = Field(
         default=None, description="Days of state kept (older days are pruned); unset keeps every day."
     )

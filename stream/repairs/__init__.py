@@ -9,7 +9,8 @@ tests each repair has (tests/unit/stream/repairs/).
 - `queue_pressure`: a cleared agent queue never leaves its partition unfetched;
 - `static_leave`: a static group member that stops cleanly leaves the group (hands over at once);
 - `table_start`: the table manager starts without Faust's fixed one-second pause (restarts are quicker);
-- `fetch_wait`: the consumer's long poll is bounded, so quiet partitions never hold up busy ones.
+- `fetch_wait`: the consumer reads in rounds of `WORKER_READ_WAIT_MS`: quiet partitions never hold
+  up busy ones, and small writes are read together.
 """
 
 from __future__ import annotations
