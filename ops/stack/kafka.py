@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -85,6 +84,15 @@ def ensure_topics(settings: Settings, topics: list[str], timeout: float = 15.0) 
         raise StackError(f"kafka: cannot create topics {', '.join(topics)}: {type(exc).__name__}: {exc}") from exc
 
 
+def new_cluster_id() -> str:
+    """A random KRaft cluster id as Kafka makes them (`Uuid.randomUuid`): 22 URL-safe base64
+    characters, never starting with "-", which the storage tool would read as an option."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 class Kafka(Component):
     name = "kafka"
     external_ok = True  # a broker this stack did not start (another checkout's, a container) is used
@@ -118,29 +126,22 @@ class Kafka(Component):
         config = render_file(SERVER_TEMPLATE, server_values(settings), self.config_file(settings))
         if (settings.run_dir / "kafka" / "data" / "meta.properties").exists():
             return
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         command = java_command(
-            settings, "kafka.tools.StorageTool", ["format", "-t", cluster_id, "-c", str(config)], heap="256m"
+            settings, "kafka.tools.StorageTool", ["format", "-t", new_cluster_id(), "-c", str(config)], heap="256m"
         )
-        # One retry: a clean-clone run once saw the storage tool exit non-zero with nothing but an INFO
-        # line, and the same command succeed straight after. The full output goes to the log.
-        for attempt in (1, 2):
-            try:
-                done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-            except subprocess.TimeoutExpired as exc:
-                raise StackError("kafka: formatting storage timed out after 120s") from exc
-            if done.returncode == 0:
-                return
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        except subprocess.TimeoutExpired as exc:
+            raise StackError("kafka: formatting storage timed out after 120s") from exc
+        if done.returncode != 0:
             log_file = settings.run_dir / "logs" / "kafka-format.log"
             log_file.parent.mkdir(parents=True, exist_ok=True)
             log_file.write_text(f"exit {done.returncode}\n{done.stdout}\n{done.stderr}")
             for leftover in ("meta.properties", "bootstrap.checkpoint"):
                 (settings.run_dir / "kafka" / "data" / leftover).unlink(missing_ok=True)
-            if attempt == 2:
-                lines = [line for line in (done.stderr + done.stdout).splitlines() if line.strip()]
-                last = lines[-1] if lines else done.returncode
-                raise StackError(f"kafka: formatting storage failed (see {log_file}): {last}")
-            time.sleep(2)
+            lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]  # the error last
+            last = lines[-1] if lines else done.returncode
+            raise StackError(f"kafka: formatting storage failed (see {log_file}): {last}")
 
     def after_start(self, settings: Settings) -> None:
         # The app's own topics; Debezium's are created by Connect (topic.creation.default.*).

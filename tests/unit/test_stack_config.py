@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ops.stack import kafka
 from ops.stack.connect import WORKER_TEMPLATE, worker_values
 from ops.stack.connector import CONNECTOR_TEMPLATE, connector_values, render_connector, table_include_list
 from ops.stack.errors import StackError
-from ops.stack.kafka import SERVER_TEMPLATE, server_values
+from ops.stack.kafka import SERVER_TEMPLATE, new_cluster_id, server_values
 from ops.stack.templates import placeholders, render
 from schemas.settings import Settings
 from tables.models import CAPTURED_TABLE_NAMES
@@ -133,3 +136,18 @@ def test_worker_needs_the_debezium_jars(tmp_path: Path) -> None:
 def test_unknown_placeholder_is_an_error() -> None:
     with pytest.raises(StackError, match=r"\$\{NOPE\}"):
         render("a=${NOPE}", {"OTHER": "x"}, source="t")
+
+
+def test_a_cluster_id_never_starts_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The storage tool reads `-t -Xyz...` as a missing id: one fresh `make up` in 64 failed so."""
+    dashed = uuid.UUID(bytes=b"\xf8" + bytes(15))  # URL-safe base64 "-AAAA..."
+    plain = uuid.UUID(bytes=bytes(16))
+    drawn = iter([dashed, plain])
+    monkeypatch.setattr(kafka.uuid, "uuid4", lambda: next(drawn))
+    assert new_cluster_id() == "A" * 22
+
+
+def test_cluster_ids_are_22_url_safe_characters() -> None:
+    ids = {new_cluster_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    assert all(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_-]{21}", i) for i in ids)
