@@ -4,8 +4,9 @@ The owner of a partition holds its invoices (with their lines) and users in the 
 its per-day sums in memory (`tables.partition_state`). A batch of events (`stream.batching`) is
 applied to the rows by change position; then, per partition, one record with the absolute
 values of everything the batch changed (and its invoice events) goes to `{WORKER_ID}.partials`
-and is delivered *before* the batch's rows are written to the table (once per key); the batch is
-acked after that. So a crash repeats a batch (idempotent) but never loses its events.
+and is delivered *before* the batch's rows are written to the table (once per key: the changelog
+first, the local store once Kafka has them); the batch is acked after that. So a crash repeats a
+batch (idempotent) but never loses its events or its rows.
 
 After every rebalance the sums are rebuilt from the rows and each owned partition sends a
 snapshot (its whole state); the merger also asks for snapshots through `{WORKER_ID}.control`.
@@ -20,7 +21,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from contextlib import aclosing
 from datetime import UTC, date, datetime
-from functools import partial
 from typing import Any
 
 from faust.types import TP, StreamT
@@ -229,25 +229,25 @@ async def send_records(records: Sequence[dict[str, Any]]) -> None:
 
 
 async def store_rows(writes: Sequence[tuple[int, bytes, bytes]], event_of: dict[int, Any]) -> None:
-    """Write each changed row once: into the local store now, and to the table's changelog as one
-    batch per partition. The store's persisted changelog offset follows when Kafka has the batch;
-    the offset commit after the batch's ack flushes the producer first."""
-    store = rows.data
+    """Write each changed row once: to the table's changelog as one batch per partition and, once
+    Kafka has a partition's batch, into the local store with the changelog offset it now holds.
+
+    Never the other way round: a store ahead of its changelog survives a crash, the repeated batch
+    then changes nothing and writes nothing, and the next owner of the partition would recover
+    without those rows."""
     by_partition: dict[int, list[Record]] = defaultdict(list)
     for p, key, value in writes:
-        with writing_for(event_of[p]):
-            store[key] = value
         by_partition[p].append((key, value))
     changelog = rows.changelog_topic.get_topic_name()
-    for p, records in by_partition.items():
-        sent = await send_batch(changelog, p, records)
-        sent.futures[-1].add_done_callback(partial(_persisted, store, TP(changelog, p), sent.counts[-1]))
-
-
-def _persisted(store: Any, tp: TP, count: int, fut: asyncio.Future[Any]) -> None:
-    """Record in the store the changelog offset it holds (Faust's own table writes do the same)."""
-    if not fut.cancelled() and fut.exception() is None:
-        store.set_persisted_offset(tp, fut.result().offset + count - 1)
+    sent = [await send_batch(changelog, p, records) for p, records in by_partition.items()]
+    store = rows.data
+    for s in sent:
+        last = await s.last_offset()
+        with writing_for(event_of[s.partition]):
+            for row_key, row in by_partition[s.partition]:
+                store[row_key] = row
+        if last is not None:
+            store.set_persisted_offset(TP(changelog, s.partition), last)
 
 
 async def send_due_snapshots() -> None:
