@@ -8,10 +8,10 @@ And with one byte enough, every small write of the connector came back as a fetc
 
 The worker's cost follows the number of reads, not of changes (a read is a fetch, a hop to Faust's
 consumer thread, an owner batch, its produce requests and the merger's read of its record). So the
-broker holds every fetch until a megabyte is there or the wait is over: a read every 65 ms at a
-hundred orders per second, at once under a backlog. Not longer: a busy partition still skips the
-request sent while its records are buffered, so it is read every second round; at 80 ms that made
-p99 at 500 orders/s 350 ms instead of ~100 (BENCHMARKS.md).
+broker holds every fetch until 16 KiB are there or the wait is over: a read every 65 ms at a
+hundred orders per second (~1.4 KiB an order), one per ~16 KiB above that, at once under a backlog.
+The wait only pays at low rates: where the machine is busy, a slow round makes the next one slower
+(a partition whose records are still buffered skips a fetch), so at high rates reads come sooner.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
 from schemas.settings import get_settings
 
-#: A fetch returns at once when this much is there (a backlog), else after the read wait.
-FETCH_MIN_BYTES = 1 << 20
+#: A fetch returns as soon as this much is there, else after the read wait.
+FETCH_MIN_BYTES = 16 << 10
 
 _original_create = AIOKafkaConsumerThread._create_worker_consumer
 
