@@ -96,14 +96,22 @@ def main(argv: list[str] | None = None) -> int:
         if smoke:  # keep the full run's results
             common.RESULTS = common.RESULTS / "smoke"
         events = "8000" if smoke else str(FULL_EVENTS)
-        throughput.main(ap.parse_args(["throughput", "--events", events, "--repeat", "1" if smoke else "3"]))
-        e2e.main(ap.parse_args(["e2e", "--rates", "10:2,100:2" if smoke else "10:20,100:15,500:10,1000:5"]))
-        recovery.main(ap.parse_args(["recovery", "--rounds", "1" if smoke else "3"]))
-        fanout.main(ap.parse_args(["fanout", "--configs", "100:5" if smoke else "1000:10,10000:1", "--search",
-                                   "--max-steps", "2" if smoke else "12",
-                                   "--seconds", "3" if smoke else "10"]))  # fmt: skip
+        with common.sole_worker():  # a stack worker restarted between steps would catch up during the next one
+            run_all(ap, smoke, events)
     print(f"bench done in {time.monotonic() - began:.0f}s; results in {common.results_dir()}", flush=True)
     return 0
+
+
+def run_all(ap: argparse.ArgumentParser, smoke: bool, events: str) -> None:
+    """Every benchmark in turn (`make bench`)."""
+    from bench import e2e, fanout, recovery, throughput
+
+    throughput.main(ap.parse_args(["throughput", "--events", events, "--repeat", "1" if smoke else "3"]))
+    e2e.main(ap.parse_args(["e2e", "--rates", "10:2,100:2" if smoke else "10:20,100:15,500:10,1000:5"]))
+    recovery.main(ap.parse_args(["recovery", "--rounds", "1" if smoke else "3"]))
+    fanout.main(ap.parse_args(["fanout", "--configs", "100:5" if smoke else "1000:10,10000:1", "--search",
+                               "--max-steps", "2" if smoke else "12",
+                               "--seconds", "3" if smoke else "10"]))  # fmt: skip
 
 
 if __name__ == "__main__":

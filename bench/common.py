@@ -18,7 +18,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,47 @@ from schemas.settings import PROJECT_ROOT
 RESULTS = PROJECT_ROOT / "bench" / "results"
 BIN = Path(sys.executable).parent
 CLI = str(BIN / "chinook-pulse")
+
+
+#: True while `sole_worker` has the running stack's own worker stopped (nested uses do nothing).
+_stack_worker_stopped = False
+
+
+@contextlib.contextmanager
+def sole_worker(cli: str = CLI) -> Iterator[int | None]:
+    """The bench's own worker is the only worker on the CDC topics while the block runs.
+
+    After `make up`, the stack's worker reads the same `chinook.public.*` topics as the worker a
+    benchmark starts, so it would work every bench order a second time on the same cores, which no
+    deployment does. It is stopped (`chinook-pulse down --only worker`) for the block and started
+    again afterwards, also when the block fails; it then catches up from its committed offsets.
+    Yields the pid it stopped (None: no stack worker was running, or an outer block stopped it).
+    """
+    global _stack_worker_stopped
+    from ops.stack.registry import COMPONENTS
+    from schemas.settings import get_settings
+
+    worker = next(c for c in COMPONENTS if c.name == "worker")
+    pid = None if _stack_worker_stopped else worker.pid(get_settings())
+    if pid is None:
+        yield None
+        return
+    print(
+        f"bench: stopping the stack's own worker (pid {pid}) while the bench's worker is measured: it reads "
+        "the same CDC topics and would work every bench order a second time; it is started again afterwards",
+        flush=True,
+    )
+    down = subprocess.run([cli, "down", "--only", "worker"], capture_output=True, text=True, timeout=120)
+    if down.returncode != 0:
+        raise RuntimeError(f"could not stop the stack's worker: {down.stdout}{down.stderr}")
+    _stack_worker_stopped = True
+    try:
+        yield pid
+    finally:
+        _stack_worker_stopped = False
+        up = subprocess.run([cli, "up", "--only", "worker"], capture_output=True, text=True, timeout=300)
+        state = "started again" if up.returncode == 0 else f"NOT started again: {up.stdout}{up.stderr}"
+        print(f"bench: the stack's worker is {state}", flush=True)
 
 
 def results_dir() -> Path:

@@ -51,6 +51,7 @@ from bench.common import (
     pyplot,
     results_dir,
     save_json,
+    sole_worker,
     table,
 )
 from schemas.settings import get_settings
@@ -415,7 +416,8 @@ def parse_rates(text: str) -> list[tuple[float, float]]:
 
 
 def main(args: Any) -> dict[str, Any]:
-    return asyncio.run(bench(parse_rates(args.rates), args.conns))
+    with sole_worker():
+        return asyncio.run(bench(parse_rates(args.rates), args.conns))
 
 
 _ = datetime, UTC

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 from sqlalchemy import create_engine
 
-from bench.common import CLI, Proc, delete_topics_with_prefix, free_port, load, median, save_json, table
+from bench.common import CLI, Proc, delete_topics_with_prefix, free_port, load, median, save_json, sole_worker, table
 from bench.e2e import Tail, cleanup, commit_at_rate, wait_worker
 from schemas.settings import get_settings
 from tables import oracle
@@ -103,4 +103,5 @@ async def bench(rounds: int, rate: float) -> dict[str, Any]:
 
 
 def main(args: Any) -> dict[str, Any]:
-    return asyncio.run(bench(args.rounds, args.rate))
+    with sole_worker():
+        return asyncio.run(bench(args.rounds, args.rate))
