@@ -45,11 +45,10 @@ def sole_worker(cli: str = CLI) -> Iterator[int | None]:
     Yields the pid it stopped (None: no stack worker was running, or an outer block stopped it).
     """
     global _stack_worker_stopped
-    from ops.stack.registry import COMPONENTS
+    from ops.stack.registry import by_name
     from schemas.settings import get_settings
 
-    worker = next(c for c in COMPONENTS if c.name == "worker")
-    pid = None if _stack_worker_stopped else worker.pid(get_settings())
+    pid = None if _stack_worker_stopped else by_name("worker").pid(get_settings())
     if pid is None:
         yield None
         return

@@ -63,10 +63,16 @@ def bytes_table(name: str) -> Any:
     return app.Table(name, key_type=bytes, value_type=bytes)
 
 
+def of_current_generation(app_: Any, event: Any) -> bool:
+    """True if `event` was fetched in the consumer generation that is current now (Faust stamps
+    each message when it is fetched)."""
+    return bool(event.message.generation_id == app_.consumer_generation_id)
+
+
 def current(app_: Any, event: Any) -> bool:
     """True while `event` may still be processed: no rebalance under way, and it was fetched in the
-    consumer generation that is current now (Faust stamps each message when it is fetched)."""
-    return not app_.rebalancing and event.message.generation_id == app_.consumer_generation_id
+    current consumer generation."""
+    return not app_.rebalancing and of_current_generation(app_, event)
 
 
 async def drain_producer(app_: Any) -> None:
@@ -163,7 +169,7 @@ async def batches(
                 taken.append(event)
                 if len(taken) == 1:
                     deadline = loop.time() + within
-            if a.rebalancing and any(e.message.generation_id == a.consumer_generation_id for e in taken):
+            if a.rebalancing and any(of_current_generation(a, e) for e in taken):
                 await rebalance_ended(a)
             # From here to the consumer's writes nothing is awaited: the check cannot go stale.
             fresh = [event for event in taken if current(a, event)]
