@@ -28,7 +28,15 @@ again before they are processed, the next owner starts at 41 and those events ar
   read (`ReadOffsets` pins that offset after the seek back);
 - `_add_gap` counts nothing: Faust would count offsets it skipped between two reads as processed,
   which after a seek back are unprocessed events. Every topic the worker reads has contiguous
-  offsets (no compaction, no transactional producers); a real gap would hold the commit (lag).
+  offsets (no compaction, no transactional producers); a real gap would hold the commit (lag);
+- `Recovery.on_recovery_completed` seeks every stream partition to its base once more *after*
+  Faust resumed the flow. Faust seeks (aiokafka's `seek_to_committed`, one partition at a time)
+  and then resumes the flow, which clears the agents' queues: events fetched in between were
+  read past and then thrown away, and no later event of the partition may come to show the
+  hole (a worker taking over a dead one's partitions lost their whole tail that way);
+- `ThreadDelegateConsumer._seek` runs aiokafka's seek in the consumer's thread: Faust calls it
+  from the main thread, where it races the fetcher (`KeyError` in `fetched_records`, which
+  stops the worker's fetching for good).
 """
 
 from __future__ import annotations
@@ -41,7 +49,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from faust.transport.consumer import Consumer
+from faust.tables.recovery import Recovery
+from faust.transport.consumer import Consumer, ThreadDelegateConsumer
 from faust.types import TP
 
 from stream.repairs.rebalance_window import revoke_pending
@@ -236,6 +245,40 @@ async def _perform_seek(self: Any) -> None:
             await self._seek(tp, base)
         self._read_offset.reset(tp, base if base > 0 else None)
         self._committed_offset[tp] = base
+    self.pulse_streams = streams
+    self.pulse_seek_generation = self.app.consumer_generation_id
+
+
+async def seek_to_bases_again(consumer: Any) -> None:
+    """Seek every stream partition of the assignment to its base again, the read offset pinned
+    there: what was fetched since the assignment's seek and then cleared from the queues is read
+    again (events processed meanwhile are processed twice; processing is idempotent)."""
+    for tp in sorted(consumer.pulse_streams):
+        base = consumer._committed_offset[tp]
+        if base is None:
+            continue
+        consumer._read_offset.rewind(tp, base)
+        try:
+            await consumer._seek(tp, base)
+        except Exception as exc:  # a rebalance began: the next assignment seeks again
+            log.info("commit guard: no second seek of %s (%r)", tp, exc)
+            return
+
+
+_previous_on_recovery_completed = Recovery.on_recovery_completed
+
+
+async def _on_recovery_completed(self: Any, generation_id: int = 0) -> None:
+    await _previous_on_recovery_completed(self, generation_id)
+    consumer = self.app.consumer
+    current = self.app.consumer_generation_id
+    if getattr(consumer, "pulse_seek_generation", None) == generation_id == current and not revoke_pending():
+        await seek_to_bases_again(consumer)
+
+
+async def _seek_in_thread(self: Any, partition: TP, offset: int) -> None:
+    thread = self._thread
+    await thread.call_thread(thread.seek, partition, offset)
 
 
 def install() -> None:
@@ -246,3 +289,8 @@ def install() -> None:
     Consumer.ack = _ack
     Consumer.on_partitions_revoked = _on_partitions_revoked
     Consumer.perform_seek = _perform_seek
+    ThreadDelegateConsumer._seek = _seek_in_thread
+    global _previous_on_recovery_completed
+    if Recovery.on_recovery_completed is not _on_recovery_completed:
+        _previous_on_recovery_completed = Recovery.on_recovery_completed  # rebalance_window's, installed first
+        Recovery.on_recovery_completed = _on_recovery_completed

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from faust.transport.consumer import Consumer
+from faust.transport.consumer import Consumer, ThreadDelegateConsumer
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
 from intervaltree import IntervalTree
@@ -206,3 +206,55 @@ async def test_a_hole_whose_event_is_being_processed_is_left_alone(monkeypatch: 
     Consumer._new_offset(state, TP0)
     await asyncio.sleep(0)
     assert seeks == []
+
+
+def completed_recovery(state: Any, generation: int, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, list[int]]:
+    """A recovery of `state`'s consumer whose Faust part (seek, resume the flow, end the rebalance) is recorded."""
+    faust_completions: list[int] = []
+
+    async def faust_completion(self: Any, generation_id: int = 0) -> None:
+        faust_completions.append(generation_id)
+
+    monkeypatch.setattr(commit_guard, "_previous_on_recovery_completed", faust_completion)
+    monkeypatch.setattr(rebalance_window, "_revoked_generation", None)
+    return SimpleNamespace(app=SimpleNamespace(consumer=state, consumer_generation_id=generation)), faust_completions
+
+
+async def test_after_the_flow_resumes_each_stream_partition_is_read_again_from_its_base(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Faust seeks, then resumes the flow, which clears the agents' queues: what was fetched in
+    # between was read past and thrown away, and nothing later may come to show the hole.
+    state, seeks = repairable(committed=26)
+    state.pulse_streams, state.pulse_seek_generation = {TP0}, 7
+    state._read_offset[TP0] = 44  # fetched up to 44 after the seek; then the queue was cleared
+    recovery, completions = completed_recovery(state, 7, monkeypatch)
+    await commit_guard._on_recovery_completed(recovery, 7)
+    assert completions == [7]
+    assert seeks == [(TP0, 26)]
+    assert state._read_offset[TP0] == 26 and state._read_offset.pinned == {TP0: 26}
+
+
+async def test_a_recovery_of_another_generation_does_not_seek_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    state, seeks = repairable(committed=26)
+    state.pulse_streams, state.pulse_seek_generation = {TP0}, 7
+    recovery, completions = completed_recovery(state, 8, monkeypatch)  # a newer assignment is current
+    await commit_guard._on_recovery_completed(recovery, 7)
+    assert completions == [7] and seeks == []
+
+
+async def test_a_seek_runs_in_the_consumers_thread() -> None:
+    # aiokafka is not thread-safe: a seek from the main thread races the fetcher in the consumer's.
+    calls: list[tuple[str, TP, int]] = []
+
+    class Thread:
+        def seek(self, tp: TP, offset: int) -> None:
+            calls.append(("seek", tp, offset))
+
+        async def call_thread(self, fun: Any, *args: Any) -> Any:
+            calls.append(("in thread", *args))
+            return fun(*args)
+
+    state = SimpleNamespace(_thread=Thread())
+    await ThreadDelegateConsumer._seek(state, TP0, 26)
+    assert calls == [("in thread", TP0, 26), ("seek", TP0, 26)]
