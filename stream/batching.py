@@ -6,11 +6,8 @@ acks it when closed, processed or not):
 
 * A batch is handed over only if no rebalance is under way and every event was fetched in the
   current consumer generation; events failing the check are dropped *unacked* and are read again
-  from the committed offset by whoever owns their partition after the rebalance.
-* Except events of the current generation taken while the rebalance that made it is still
-  ending: Faust seeks to the committed offsets and resumes the flow a moment before it ends the
-  rebalance, and no seek follows, so a partition's whole tail dropped then would never be read
-  again. They wait for the rebalance to end (bounded) and are handed over if still current.
+  from the committed offset by whoever owns their partition once the rebalance has ended (the
+  commit guard seeks every partition there then, `stream/repairs/commit_guard.py`).
 * Nothing is awaited between that check and the hand-over; the consumer reads and writes its state
   for the batch synchronously before its first `await`.
 * A batch is acked only after the consumer finished it (asked for the next batch); one whose
@@ -101,22 +98,6 @@ async def _deliver_writes_before_recovery(app_: Any, revoked: Any, **kwargs: Any
         await flush_before_recovery(app_)
 
 
-#: How long events of the current generation wait for its rebalance to end before they are dropped.
-REBALANCE_END_WAIT_S = 60.0
-
-
-async def rebalance_ended(app_: Any, within: float = REBALANCE_END_WAIT_S) -> bool:
-    """Wait (polling, bounded) until no rebalance is under way; False if one still is."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while app_.rebalancing:
-        if loop.time() >= deadline:
-            log.warning("a rebalance did not end within %.0f s: events taken meanwhile are dropped", within)
-            return False
-        await asyncio.sleep(0.01)
-    return True
-
-
 def _queued(stream: Any, app_: Any) -> Callable[[], bool]:
     """A check that the next event is already in the agent's queue and the flow is running, so
     reading it cannot wait (a fake stream without a queue always waits, bounded)."""
@@ -169,8 +150,6 @@ async def batches(
                 taken.append(event)
                 if len(taken) == 1:
                     deadline = loop.time() + within
-            if a.rebalancing and any(of_current_generation(a, e) for e in taken):
-                await rebalance_ended(a)
             # From here to the consumer's writes nothing is awaited: the check cannot go stale.
             fresh = [event for event in taken if current(a, event)]
             if len(fresh) < len(taken):
