@@ -65,6 +65,7 @@ async def follow_reference_data() -> None:
         bootstrap_servers=settings.kafka_bootstrap,
         enable_auto_commit=False,
         group_id=None,
+        auto_offset_reset="earliest",  # a position aiokafka resets lazily is the beginning too
         fetch_max_wait_ms=500,  # a long poll: answered as soon as a record arrives
     )
     await consumer.start()

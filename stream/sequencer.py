@@ -187,7 +187,12 @@ async def read_published(timeout_s: float = 60.0, since: Sequencer | None = None
     """Read every partition of `chinook.deltas` to its end: what has been published. With `since`
     (a checkpoint, or a read-back that published nothing), continue it from where it stopped."""
     state = since or Sequencer()
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
+        auto_offset_reset="earliest",
+    )
     await consumer.start()
     try:
         tps = [TopicPartition(settings.deltas_topic, p) for p in await partitions_of(consumer, settings.deltas_topic)]
@@ -196,10 +201,10 @@ async def read_published(timeout_s: float = 60.0, since: Sequencer | None = None
         if since is not None and any(since.read_to.get(tp.partition, 0) > ends[tp] for tp in tps):
             log.warning("sequencer: the checkpoint is past the end of %s; reading it all", settings.deltas_topic)
             state = Sequencer()
-        await consumer.seek_to_beginning(*tps)
+        # explicit seeks: aiokafka's seek_to_beginning after an await could end at the end offset
+        firsts = await consumer.beginning_offsets(tps)
         for tp in tps:
-            if tp.partition in state.read_to:
-                consumer.seek(tp, state.read_to[tp.partition])
+            consumer.seek(tp, max(firsts[tp], state.read_to.get(tp.partition, 0)))
         deadline = time.monotonic() + timeout_s
         records = 0
         while any([await consumer.position(tp) < ends[tp] for tp in tps]):

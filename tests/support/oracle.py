@@ -34,7 +34,12 @@ def read_records(
     """Every record of a topic as (partition, key, JSON-decoded value or None), in partition then offset order."""
 
     async def run() -> list[tuple[int, bytes | None, dict[str, Any] | None]]:
-        consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
         await consumer.start()
         try:
             tps = [TopicPartition(topic, p) for p in await partitions_of(consumer, topic, timeout_s)]
