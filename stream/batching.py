@@ -4,10 +4,11 @@
 (Faust's `Stream.take_events` lacks them: it hands over a batch taken before a revoke began and
 acks it when closed, processed or not):
 
-* A batch is handed over only if no rebalance is under way and every event was fetched in the
-  current consumer generation; events failing the check are dropped *unacked* and are read again
-  from the committed offset by whoever owns their partition once the rebalance has ended (the
-  commit guard seeks every partition there then, `stream/repairs/commit_guard.py`).
+* A batch is handed over only if no rebalance is under way (nor the commit guard's second seek
+  that ends it) and every event was fetched in the current consumer generation; events failing
+  the check are dropped *unacked* and are read again from the committed offset by whoever owns
+  their partition once the rebalance has ended (the commit guard seeks every partition there
+  then, `stream/repairs/commit_guard.py`).
 * Nothing is awaited between that check and the hand-over; the consumer reads and writes its state
   for the batch synchronously before its first `await`.
 * A batch is acked only after the consumer finished it (asked for the next batch); one whose
@@ -33,6 +34,7 @@ from typing import Any
 from faust.streams import _current_event
 
 from stream.app import app
+from stream.repairs.commit_guard import second_seek_pending
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +69,9 @@ def of_current_generation(app_: Any, event: Any) -> bool:
 
 
 def current(app_: Any, event: Any) -> bool:
-    """True while `event` may still be processed: no rebalance under way, and it was fetched in the
-    current consumer generation."""
-    return not app_.rebalancing and of_current_generation(app_, event)
+    """True while `event` may still be processed: no rebalance under way (nor the commit guard's
+    seek that ends it), and it was fetched in the current consumer generation."""
+    return not app_.rebalancing and not second_seek_pending() and of_current_generation(app_, event)
 
 
 async def drain_producer(app_: Any) -> None:

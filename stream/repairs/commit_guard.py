@@ -33,7 +33,9 @@ again before they are processed, the next owner starts at 41 and those events ar
   Faust resumed the flow. Faust seeks (aiokafka's `seek_to_committed`, one partition at a time)
   and then resumes the flow, which clears the agents' queues: events fetched in between were
   read past and then thrown away, and no later event of the partition may come to show the
-  hole (a worker taking over a dead one's partitions lost their whole tail that way);
+  hole (a worker taking over a dead one's partitions lost their whole tail that way). Until that
+  second seek, `second_seek_pending()` tells the agents to drop what they take (it is read
+  again), so a backlog is not processed twice;
 - `ThreadDelegateConsumer._seek` runs aiokafka's seek in the consumer's thread: Faust calls it
   from the main thread, where it races the fetcher (`KeyError` in `fetched_records`, which
   stops the worker's fetching for good).
@@ -247,33 +249,53 @@ async def _perform_seek(self: Any) -> None:
         self._committed_offset[tp] = base
     self.pulse_streams = streams
     self.pulse_seek_generation = self.app.consumer_generation_id
+    global _second_seek_pending
+    _second_seek_pending = True
+
+
+#: From an assignment's seek until the second one after the flow resumed (or until it is given
+#: up): events taken then are read again after it, so the agents drop them (stream.batching).
+_second_seek_pending = False
+
+
+def second_seek_pending() -> bool:
+    """True while events taken now would be read again by the guard's second seek."""
+    return _second_seek_pending
 
 
 async def seek_to_bases_again(consumer: Any) -> None:
     """Seek every stream partition of the assignment to its base again, the read offset pinned
     there: what was fetched since the assignment's seek and then cleared from the queues is read
     again (events processed meanwhile are processed twice; processing is idempotent)."""
-    for tp in sorted(consumer.pulse_streams):
-        base = consumer._committed_offset[tp]
-        if base is None:
-            continue
+    bases = {tp: consumer._committed_offset[tp] for tp in sorted(consumer.pulse_streams)}
+    bases = {tp: base for tp, base in bases.items() if base is not None}
+    for tp, base in bases.items():
         consumer._read_offset.rewind(tp, base)
-        try:
-            await consumer._seek(tp, base)
-        except Exception as exc:  # a rebalance began: the next assignment seeks again
-            log.info("commit guard: no second seek of %s (%r)", tp, exc)
-            return
+    thread = consumer._thread
+
+    def seek_all() -> None:  # one hop to the consumer's thread: events handled twice are few
+        for tp, base in bases.items():
+            thread.seek(tp, base)
+
+    try:
+        await thread.call_thread(seek_all)
+    except Exception as exc:  # a rebalance began: the next assignment seeks again
+        log.info("commit guard: no second seek (%r)", exc)
 
 
 _previous_on_recovery_completed = Recovery.on_recovery_completed
 
 
 async def _on_recovery_completed(self: Any, generation_id: int = 0) -> None:
-    await _previous_on_recovery_completed(self, generation_id)
-    consumer = self.app.consumer
-    current = self.app.consumer_generation_id
-    if getattr(consumer, "pulse_seek_generation", None) == generation_id == current and not revoke_pending():
-        await seek_to_bases_again(consumer)
+    global _second_seek_pending
+    try:
+        await _previous_on_recovery_completed(self, generation_id)
+        consumer = self.app.consumer
+        current = self.app.consumer_generation_id
+        if getattr(consumer, "pulse_seek_generation", None) == generation_id == current and not revoke_pending():
+            await seek_to_bases_again(consumer)
+    finally:  # sought, or left to the next assignment's seek
+        _second_seek_pending = False
 
 
 async def _seek_in_thread(self: Any, partition: TP, offset: int) -> None:

@@ -191,6 +191,29 @@ async def test_events_of_the_new_generation_taken_while_its_rebalance_ends_are_d
     assert stream.acked == [30, 31]
 
 
+async def test_events_taken_before_the_guards_second_seek_are_dropped_unacked(
+    fake: FakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commit guard seeks every partition again once the flow resumed; what the agent takes
+    before that seek is read again after it, so processing it first would do it twice."""
+    from stream.repairs import commit_guard
+
+    monkeypatch.setattr(commit_guard, "_second_seek_pending", True)
+    stream = FakeStream(fake)
+    stream.put(50, 51)
+    async with aclosing(batches(stream, size=10, within=0.01, app_=fake)) as taken:
+        reading = asyncio.ensure_future(anext(taken))
+        await asyncio.sleep(0.05)
+        assert not reading.done()
+        monkeypatch.setattr(commit_guard, "_second_seek_pending", False)  # sought: read again
+        stream.put(50, 51)
+        batch = await asyncio.wait_for(reading, timeout=5)
+        assert offsets(batch) == [50, 51]
+        stream.put(52)
+        await asyncio.wait_for(anext(taken), timeout=5)
+    assert stream.acked == [50, 51]
+
+
 async def test_events_still_waiting_when_another_generation_begins_are_dropped(fake: FakeApp) -> None:
     stream = FakeStream(fake)
     fake.rebalancing = True

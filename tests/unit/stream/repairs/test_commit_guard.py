@@ -220,27 +220,47 @@ def completed_recovery(state: Any, generation: int, monkeypatch: pytest.MonkeyPa
     return SimpleNamespace(app=SimpleNamespace(consumer=state, consumer_generation_id=generation)), faust_completions
 
 
+class SeekingThread:
+    """The consumer's thread: seeks run in it (`call_thread`), recorded."""
+
+    def __init__(self, seeks: list[tuple[TP, int]]) -> None:
+        self.seeks = seeks
+
+    def seek(self, tp: TP, offset: int) -> None:
+        assert commit_guard.second_seek_pending(), "the agents drop what they take until the seek is done"
+        self.seeks.append((tp, offset))
+
+    async def call_thread(self, fun: Any, *args: Any) -> Any:
+        return fun(*args)
+
+
 async def test_after_the_flow_resumes_each_stream_partition_is_read_again_from_its_base(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Faust seeks, then resumes the flow, which clears the agents' queues: what was fetched in
     # between was read past and thrown away, and nothing later may come to show the hole.
     state, seeks = repairable(committed=26)
+    state._thread = SeekingThread(seeks)
     state.pulse_streams, state.pulse_seek_generation = {TP0}, 7
     state._read_offset[TP0] = 44  # fetched up to 44 after the seek; then the queue was cleared
     recovery, completions = completed_recovery(state, 7, monkeypatch)
+    monkeypatch.setattr(commit_guard, "_second_seek_pending", True)  # set by the assignment's seek
     await commit_guard._on_recovery_completed(recovery, 7)
     assert completions == [7]
     assert seeks == [(TP0, 26)]
+    assert not commit_guard.second_seek_pending()
     assert state._read_offset[TP0] == 26 and state._read_offset.pinned == {TP0: 26}
 
 
 async def test_a_recovery_of_another_generation_does_not_seek_again(monkeypatch: pytest.MonkeyPatch) -> None:
     state, seeks = repairable(committed=26)
+    state._thread = SeekingThread(seeks)
     state.pulse_streams, state.pulse_seek_generation = {TP0}, 7
     recovery, completions = completed_recovery(state, 8, monkeypatch)  # a newer assignment is current
+    monkeypatch.setattr(commit_guard, "_second_seek_pending", True)
     await commit_guard._on_recovery_completed(recovery, 7)
     assert completions == [7] and seeks == []
+    assert not commit_guard.second_seek_pending()  # left to the newer assignment's seek
 
 
 async def test_a_seek_runs_in_the_consumers_thread() -> None:

@@ -7,7 +7,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from faust.tables.recovery import Recovery
 from faust.transport.drivers.aiokafka import ConsumerRebalanceListener
 
 from stream.repairs import rebalance_window
@@ -75,7 +74,7 @@ def test_the_revoked_generations_recovery_does_not_resume_the_streams(resumed: l
     assert rebalance_window.revoke_pending() and group.rebalances_started == 1
     recovery = FinishingRecovery()
     held = rebalance_window.late_recoveries_held
-    asyncio.run(Recovery.on_recovery_completed(recovery, 3))
+    asyncio.run(rebalance_window._on_recovery_completed(recovery, 3))
     assert resumed == [] and recovery.ended == 1  # no resume, no end of the rebalance
     assert rebalance_window.late_recoveries_held == held + 1
 
@@ -86,10 +85,10 @@ def test_the_next_assignments_recovery_completes_as_faust_does(resumed: list[int
     assign(group, 4)
     assert not rebalance_window.revoke_pending()
     assert group.app.consumer_generation_id == 4 and group.assigned == [4]
-    asyncio.run(Recovery.on_recovery_completed(FinishingRecovery(), 4))
+    asyncio.run(rebalance_window._on_recovery_completed(FinishingRecovery(), 4))
     assert resumed == [4]
 
 
 def test_a_recovery_without_a_revoke_since_its_assignment_completes(resumed: list[int]) -> None:
-    asyncio.run(Recovery.on_recovery_completed(FinishingRecovery(), 5))
+    asyncio.run(rebalance_window._on_recovery_completed(FinishingRecovery(), 5))
     assert resumed == [5]
