@@ -266,14 +266,15 @@ def second_seek_pending() -> bool:
 async def seek_to_bases_again(consumer: Any) -> None:
     """Seek every stream partition of the assignment to its base again, the read offset pinned
     there: what was fetched since the assignment's seek and then cleared from the queues is read
-    again (events processed meanwhile are processed twice; processing is idempotent)."""
+    again. Until this is done the agents drop what they take (`second_seek_pending`; before it,
+    the rebalance under way), so nothing taken in between is processed twice."""
     bases = {tp: consumer._committed_offset[tp] for tp in sorted(consumer.pulse_streams)}
     bases = {tp: base for tp, base in bases.items() if base is not None}
     for tp, base in bases.items():
         consumer._read_offset.rewind(tp, base)
     thread = consumer._thread
 
-    def seek_all() -> None:  # one hop to the consumer's thread: events handled twice are few
+    def seek_all() -> None:  # one hop to the consumer's thread
         for tp, base in bases.items():
             thread.seek(tp, base)
 
