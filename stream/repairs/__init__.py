@@ -10,7 +10,8 @@ tests each repair has (tests/unit/stream/repairs/).
 - `static_leave`: a static group member that stops cleanly leaves the group (hands over at once);
 - `table_start`: the table manager starts without Faust's fixed one-second pause (restarts are quicker);
 - `fetch_wait`: the consumer reads in rounds of `WORKER_READ_WAIT_MS`: quiet partitions never hold
-  up busy ones, and small writes are read together.
+  up busy ones, and small writes are read together;
+- `drain_step`: the fetch loop hands an event to the agents in place, not through four tasks.
 """
 
 from __future__ import annotations
@@ -35,7 +36,15 @@ def check_versions(installed: dict[str, str] | None = None) -> None:
 
 def install() -> None:
     check_versions()
-    from stream.repairs import commit_guard, fetch_wait, queue_pressure, rebalance_window, static_leave, table_start
+    from stream.repairs import (
+        commit_guard,
+        drain_step,
+        fetch_wait,
+        queue_pressure,
+        rebalance_window,
+        static_leave,
+        table_start,
+    )
 
     rebalance_window.install()
     queue_pressure.install()
@@ -43,3 +52,4 @@ def install() -> None:
     static_leave.install()
     table_start.install()
     fetch_wait.install()
+    drain_step.install()
