@@ -47,6 +47,7 @@ def parser() -> argparse.ArgumentParser:
     e = sub.add_parser("e2e", help="COMMIT -> websocket frame at fixed commit rates")
     e.add_argument("--rates", default="10:20,100:15,500:10,1000:5", help="rate:seconds,... (commits/s : seconds)")
     e.add_argument("--conns", type=int, default=8, help="database connections of the commit driver")
+    e.add_argument("--profile", action="store_true", help="py-spy record the worker during each rate")
     r = sub.add_parser("recovery", help="SIGKILL the worker mid-traffic: time until every channel equals SQL")
     r.add_argument("--rounds", type=int, default=3)
     r.add_argument("--rate", type=float, default=50.0, help="orders per second during each round")

@@ -116,6 +116,26 @@ def raise_nofile(want: int = 65_536) -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
+def spy_on(pid: int, name: str) -> subprocess.Popen[bytes]:
+    """py-spy record (raw collapsed stacks, 50 Hz) of `pid` into results/NAME.pyspy.txt until `stop_spy`."""
+    out = results_dir() / f"{name}.pyspy.txt"
+    argv = [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid), "--nonblocking", "-r", "50"]
+    return subprocess.Popen(
+        [*argv, "--format", "raw", "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def stop_spy(spy: subprocess.Popen[bytes] | None) -> None:
+    """SIGINT a `spy_on` recorder (py-spy writes its file then) and wait for it, bounded."""
+    if spy is None or spy.poll() is not None:
+        return
+    spy.send_signal(signal.SIGINT)
+    try:
+        spy.wait(30)
+    except subprocess.TimeoutExpired:
+        spy.kill()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

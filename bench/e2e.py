@@ -52,6 +52,8 @@ from bench.common import (
     results_dir,
     save_json,
     sole_worker,
+    spy_on,
+    stop_spy,
     table,
 )
 from schemas.settings import get_settings
@@ -277,7 +279,7 @@ async def wait_worker(port: int, proc: Proc, group: str, within: float = 300) ->
     return time.monotonic() - began
 
 
-async def bench(rates: list[tuple[float, float]], conns: int) -> dict[str, Any]:
+async def bench(rates: list[tuple[float, float]], conns: int, profile: bool = False) -> dict[str, Any]:
     settings = get_settings()
     tag = f"bench-e2e-{uuid.uuid4().hex[:6]}"
     deltas_topic = f"{tag}.deltas"
@@ -338,7 +340,11 @@ async def bench(rates: list[tuple[float, float]], conns: int) -> dict[str, Any]:
         print(f"[e2e] idle worker: {idle_pct:.1f} % of a core over {IDLE_S:g} s", flush=True)
         for rate, seconds in rates:
             cpu = CpuMeter(worker.pid)
-            commits = await commit_at_rate(dsn, rate, seconds, conns if rate > 50 else 1)
+            spy = spy_on(worker.pid, f"e2e-{rate:g}-worker") if profile else None
+            try:
+                commits = await commit_at_rate(dsn, rate, seconds, conns if rate > 50 else 1)
+            finally:
+                stop_spy(spy)
             achieved = len(commits) / (max(c[2] for c in commits) - min(c[1] for c in commits))
             deadline = time.monotonic() + 90
 
@@ -448,7 +454,7 @@ def parse_rates(text: str) -> list[tuple[float, float]]:
 
 def main(args: Any) -> dict[str, Any]:
     with sole_worker():
-        return asyncio.run(bench(parse_rates(args.rates), args.conns))
+        return asyncio.run(bench(parse_rates(args.rates), args.conns, args.profile))
 
 
 _ = datetime, UTC

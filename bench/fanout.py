@@ -57,6 +57,7 @@ from bench.common import (
     raise_nofile,
     results_dir,
     save_json,
+    spy_on,
     table,
 )
 from schemas.settings import get_settings
@@ -64,15 +65,6 @@ from schemas.settings import get_settings
 KEY, SECRET, APP_ID = "bench-key", "bench-secret-" + uuid.uuid4().hex, "4242"
 CHANNEL = FANOUT_CHANNEL
 SERVERS = {"edge": "edge", "edge-deflate": "edge, permessage-deflate", "baseline": "websockets baseline"}
-
-
-def spy_on(pid: int, name: str) -> subprocess.Popen[bytes]:
-    """py-spy record (raw collapsed stacks, 50 Hz) of `pid` until SIGINT."""
-    out = results_dir() / f"{name}.pyspy.txt"
-    argv = [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid), "--nonblocking", "-r", "50"]
-    return subprocess.Popen(
-        [*argv, "--format", "raw", "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
 
 
 def is_edge(kind: str) -> bool:
