@@ -28,7 +28,7 @@ from faust.types import TP, StreamT
 from schemas import jsonio
 from schemas.events import ChangeEvent, Op, ParseFailure, SkipKind, Skipped, Tombstone
 from schemas.records import Invoice, InvoiceLine, User
-from stream.app import app, cdc_parser, owner_input, partials, settings
+from stream.app import app, cdc_parser, every, owner_input, partials, settings
 from stream.batching import batches, before_revoke_flush, bytes_table, current, writing_for
 from stream.dead_letters import dead_letter
 from stream.metrics import COMMIT_FIELD
@@ -279,7 +279,7 @@ async def own(stream: StreamT[bytes]) -> None:
                 log.error("TRUNCATE of %s seen: tables cannot follow it; run `chinook-pulse rebuild`", topic)
 
 
-@app.timer(interval=0.1)
+@every(0.1)
 async def snapshots_when_quiet() -> None:
     """Rebuild and send snapshots when no event comes to do it (a quiet partition after a rebalance)."""
     if not state_ready() or (owned.valid and not owned.snapshots_due):

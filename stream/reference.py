@@ -74,7 +74,7 @@ async def follow_reference_data() -> None:
         ends = await consumer.end_offsets(partitions)
         pending = {tp for tp, end in ends.items() if end > 0}
         while True:
-            batch = await consumer.getmany(timeout_ms=200, max_records=5000)
+            batch = await consumer.getmany(timeout_ms=200 if pending else 10_000, max_records=5000)
             for tp, records in batch.items():
                 await apply_records(tp, records)
             if pending:
