@@ -5,8 +5,10 @@ It asks every owner for a snapshot (`{WORKER_ID}.control`), reads `{WORKER_ID}.p
 
 - per record, its invoice events one by one (`InvoiceCreated` with the seed's `SaleCompleted`,
   `InvoiceUpdated`, `InvoiceDeleted`), each with its own `seq`, once the view is complete;
-- per tick (`PUBLISH_INTERVAL`), each channel's state delta when it changed: today's
-  `SalesUpdated` and `PopularTracksUpdated`, `LatestInvoicesUpdated`, `ActiveUsersUpdated`;
+- per tick, each channel's state delta when it changed: today's `SalesUpdated` and
+  `PopularTracksUpdated`, `LatestInvoicesUpdated`, `ActiveUsersUpdated`. A tick comes
+  `PUBLISH_INTERVAL` after the last, or half of that when records came in: then the state leaves
+  with their events, in one produce request;
 - edges' HTTP-API triggers from `chinook.deltas.in`, as they come.
 
 It stops on every revoke (after flushing what it sent) and starts again where the sequencer's
@@ -28,7 +30,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from schemas import jsonio
 from schemas.kafka_meta import partitions_of
 from schemas.messages import Unsequenced
-from stream.app import app, control, partials, settings
+from stream.app import app, control, every, partials, settings
 from stream.dead_letters import dead_letter_record
 from stream.metrics import PublishLatency
 from stream.owner import INVOICE_TOPIC, first_kept
@@ -147,10 +149,11 @@ class Merger:
     async def _follow(self, consumer: AIOKafkaConsumer, tp: TopicPartition, state_from: int) -> None:
         view, seq = self.view, self.seq
         assert view is not None and seq is not None
-        next_tick = 0.0
+        last_tick = 0.0
         while True:
             batch = await consumer.getmany(tp, timeout_ms=int(settings.publish_interval * 1000), max_records=2000)
-            for record in batch.get(tp, []):
+            records = batch.get(tp, [])
+            for record in records:
                 self.records_read += 1
                 try:
                     doc = jsonio.loads(record.value)
@@ -179,8 +182,8 @@ class Merger:
             await self._publish_events(seq, view)
             self.latency.events_published()
             now = time.monotonic()
-            if now >= next_tick:
-                next_tick = now + settings.publish_interval
+            if now >= last_tick + settings.publish_interval / (2 if records else 1):
+                last_tick = now
                 await self._publish_state(seq, view)
                 self.latency.state_published()
             await seq.flush()
@@ -306,7 +309,7 @@ async def read_back_early() -> None:
     merger.early = asyncio.ensure_future(read_resume_point())
 
 
-@app.timer(interval=0.1)
+@every(0.1)
 async def keep_merger() -> None:
     """Start the merger when this worker owns partition 0 and its state is ready; restart it if it failed."""
     if merger.active:
