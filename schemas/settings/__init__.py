@@ -83,7 +83,7 @@ class Settings(BaseSettings):
         description="Seconds a worker that died and did not come back holds its partitions before others take them.",
     )
     worker_read_wait_ms: int = Field(
-        default=65,
+        default=100,
         ge=1,
         le=1000,
         description=(

@@ -1,4 +1,4 @@
-"""Faust's worker consumer, made to read in rounds of `WORKER_READ_WAIT_MS` (65 ms by default).
+"""Faust's worker consumer, made to read in rounds of `WORKER_READ_WAIT_MS` (100 ms by default).
 
 Faust builds its aiokafka consumer with `fetch_max_wait_ms=1500` and `fetch_min_bytes=1`. Two
 things follow. aiokafka keeps one fetch request in flight per broker and leaves out of it the
@@ -8,7 +8,7 @@ And with one byte enough, every small write of the connector came back as a fetc
 
 The worker's cost follows the number of reads, not of changes (a read is a fetch, a hop to Faust's
 consumer thread, an owner batch, its produce requests and the merger's read of its record). So the
-broker holds every fetch until 16 KiB are there or the wait is over: a read every 65 ms at a
+broker holds every fetch until 16 KiB are there or the wait is over: a read every 100 ms at a
 hundred orders per second (~1.4 KiB an order), one per ~16 KiB above that, at once under a backlog.
 The wait only pays at low rates: where the machine is busy, a slow round makes the next one slower
 (a partition whose records are still buffered skips a fetch), so at high rates reads come sooner.

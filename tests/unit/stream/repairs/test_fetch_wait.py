@@ -23,7 +23,7 @@ async def test_the_worker_consumer_gathers_changes_for_the_read_wait(tmp_path: P
     fetch_wait.install()
     app = faust.App("unit-fetch-wait", broker="kafka://127.0.0.1:1", store="memory://", datadir=str(tmp_path))
     consumer = _worker_consumer(app, AIOKafkaConsumerThread._create_worker_consumer)
-    assert consumer._fetch_max_wait_ms == get_settings().worker_read_wait_ms == 65
+    assert consumer._fetch_max_wait_ms == get_settings().worker_read_wait_ms == 100
     assert consumer._fetch_min_bytes == fetch_wait.FETCH_MIN_BYTES > 1
 
 
