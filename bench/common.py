@@ -119,7 +119,10 @@ def raise_nofile(want: int = 65_536) -> int:
 def spy_on(pid: int, name: str) -> subprocess.Popen[bytes]:
     """py-spy record (raw collapsed stacks, 50 Hz) of `pid` into results/NAME.pyspy.txt until `stop_spy`."""
     out = results_dir() / f"{name}.pyspy.txt"
-    argv = [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid), "--nonblocking", "-r", "50"]
+    exe = Path(sys.executable).parent / "py-spy"
+    if not exe.exists():
+        raise SystemExit(f"{exe} not found: install the bench extras (`make bench` does)")
+    argv = [str(exe), "record", "-p", str(pid), "--nonblocking", "-r", "50"]
     return subprocess.Popen(
         [*argv, "--format", "raw", "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

@@ -47,6 +47,8 @@ from bench.common import (
     pyplot,
     results_dir,
     save_json,
+    spy_on,
+    stop_spy,
     table,
 )
 from bench.workload import CDC_TABLES, Workload, produce
@@ -152,12 +154,7 @@ async def run_one(
     cpu_s = float("nan")
     try:
         if profile == "py-spy" and name == "worker":
-            raw = results_dir() / f"{run_id}-{name}.pyspy.txt"
-            spy = subprocess.Popen(  # noqa: ASYNC220 (spawning does not block)
-                [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(proc.pid), "--nonblocking",
-                 "-r", "50", "--format", "raw", "-o", str(raw)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
+            spy = spy_on(proc.pid, f"{run_id}-{name}")
         times = await monitor.until_drained(n_input, proc, timeout_s)
         cpu_s = meter.cpu_fraction() * (time.monotonic() - meter.t0)
         load_at_end = load()
@@ -168,12 +165,7 @@ async def run_one(
                 await asyncio.sleep(0.5)
                 got = await asyncio.to_thread(worker_hourly, port, list(expected))
     finally:
-        if spy is not None and spy.poll() is None:
-            spy.send_signal(2)  # SIGINT: py-spy writes its output
-            try:
-                spy.wait(30)
-            except subprocess.TimeoutExpired:
-                spy.kill()
+        stop_spy(spy)
         proc.stop()
         await monitor.stop()
     if name == "worker":
