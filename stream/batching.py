@@ -38,9 +38,10 @@ from stream.repairs.commit_guard import second_seek_pending
 
 log = logging.getLogger(__name__)
 
-#: Events per batch, and the longest a batch waits to fill: enough for the rest of one fetch to be
-#: queued (the consumer reads in rounds, stream.repairs.fetch_wait); less splits fetches in batches.
-BATCH_SIZE = 1000
+#: Events per batch, and the longest a batch waits to fill. A batch pays two Kafka round trips (its
+#: record, then its rows), so under a backlog a batch takes half the agent's queue (4,096 events) and
+#: the consumer fills the other half meanwhile; at live rates a batch is what one read brought.
+BATCH_SIZE = 2000
 BATCH_WINDOW_S = 0.005
 
 #: Awaited when a revoke begins, before the producer is flushed: work that must finish its writes.
