@@ -194,6 +194,8 @@ def create_app(
                 http_api.terminate_connections,
                 methods=["POST"],
             ),
+            # the path the official Python SDK sends (no app prefix): http_api.terminate_connections
+            Route("/users/{user_id}/terminate_connections", http_api.terminate_connections, methods=["POST"]),
             Route("/metrics", metrics, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),

@@ -40,7 +40,7 @@ async def _authenticated(request: Request, edge: Edge) -> bytes:
     """The body of a correctly signed request; `ApiError` otherwise (bounded work before the check)."""
     if guard.blocked(edge, request):
         raise ApiError(429, "Too many failed authentications from this address; retry later")
-    if request.path_params["app_id"] != edge.settings.pusher_app_id:
+    if request.path_params.get("app_id", edge.settings.pusher_app_id) != edge.settings.pusher_app_id:
         raise ApiError(404, "Unknown app")
     try:
         body = await read_body(request, edge.config.http_max_body_bytes)
@@ -265,7 +265,10 @@ async def channel_users(request: Request) -> JSONResponse:
 
 
 async def terminate_connections(request: Request) -> JSONResponse:
-    """``POST /apps/{app_id}/users/{user_id}/terminate_connections``: cut the user off on every edge."""
+    """``POST /apps/{app_id}/users/{user_id}/terminate_connections``: cut the user off on every edge.
+
+    Also served as ``POST /users/{user_id}/terminate_connections``, the path the official Python SDK
+    (`pusher` 3.3, `terminate_user_connections`) signs and sends; the signature names the app's key."""
     edge: Edge = request.app.state.edge
     user_id = request.path_params["user_id"]
     try:

@@ -1,5 +1,6 @@
-"""Revoking a token or a user, or `terminate_connections`, closes that user's open sockets within
-seconds (on every edge); the old signature no longer subscribes; everybody else is served."""
+"""Revoking a token or a user, or `terminate_connections` (the official SDK's
+`terminate_user_connections`), closes that user's open sockets within seconds (on every edge); the
+old signature no longer subscribes; everybody else is served."""
 
 from __future__ import annotations
 
@@ -15,7 +16,16 @@ from websockets.exceptions import ConnectionClosed
 
 from schemas.settings import PROJECT_ROOT
 from tests.support.attacks import serves_a_normal_client, signed
-from tests.support.edges import APP_ID, Deltas, EdgeFactory, EdgeProcess, RawClient, cli, raw_client
+from tests.support.edges import (
+    APP_ID,
+    Deltas,
+    EdgeFactory,
+    EdgeProcess,
+    RawClient,
+    cli,
+    official,
+    raw_client,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -127,6 +137,12 @@ async def test_terminate_connections_reaches_every_edge(
             assert answer.status_code == 200, answer.text
         assert await closed_with(victim, BOUND) == 4009  # on the other edge, through Kafka
         assert await closed_with(on_a, BOUND) == 4009
+        # the official SDK's call (its own path, without /apps/{id}; it raises unless answered 2xx)
+        other = own_user("admin")
+        async with raw_client(b) as second:
+            await authorized(b, second, other.token)
+            await asyncio.to_thread(official(a).terminate_user_connections, str(other.id))
+            assert await closed_with(second, BOUND) == 4009
         await deltas.send(CHANNEL, "SalesUpdated", {"n": 1})
         frame = await bystander.recv(within=15, what="a delta for the other user")
         assert frame["event"] == "SalesUpdated"

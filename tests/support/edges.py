@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pusher
 import pytest
 from aiokafka import AIOKafkaProducer
 from websockets.asyncio.client import ClientConnection, connect
@@ -129,6 +130,11 @@ class EdgeProcess:
 
 
 EdgeFactory = Callable[..., Awaitable[EdgeProcess]]
+
+
+def official(edge: EdgeProcess, secret: str = SECRET, **options: Any) -> pusher.Pusher:
+    """The official `pusher` SDK, pointed at `edge` (options: e.g. `encryption_master_key_base64`)."""
+    return pusher.Pusher(app_id=APP_ID, key=KEY, secret=secret, host="127.0.0.1", port=edge.port, ssl=False, **options)
 
 
 @dataclass

@@ -10,12 +10,11 @@ import asyncio
 import time
 from typing import Any
 
-import pusher
 import pytest
 from sqlalchemy import Engine, insert, select
 
 from tables.models import customer, invoice
-from tests.support.edges import APP_ID, KEY, SECRET, EdgeFactory, NodeDriver, raw_client
+from tests.support.edges import EdgeFactory, NodeDriver, official, raw_client
 from tests.support.workers import Isolation, Worker
 
 pytestmark = pytest.mark.integration
@@ -30,7 +29,7 @@ async def test_trigger_through_one_edge_reaches_subscribers_of_both(
     async with raw_client(a) as on_a, raw_client(b) as on_b:
         await on_a.subscribe(channel)
         await on_b.subscribe(channel)
-        client = pusher.Pusher(app_id=APP_ID, key=KEY, secret=SECRET, host="127.0.0.1", port=a.port, ssl=False)
+        client = official(a)
         await asyncio.to_thread(client.trigger, channel, "Hello", {"n": 1})
         for ws in (on_a, on_b):
             frame = await ws.recv(within=30, what="the triggered event, sequenced by the worker")

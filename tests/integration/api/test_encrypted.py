@@ -13,7 +13,7 @@ import pusher
 import pytest
 
 from api.signing import channel_auth
-from tests.support.edges import APP_ID, KEY, SECRET, EdgeFactory, NodeDriver, raw_client
+from tests.support.edges import KEY, SECRET, EdgeFactory, NodeDriver, official, raw_client
 from tests.support.workers import Isolation, Worker
 
 pytestmark = pytest.mark.integration
@@ -38,15 +38,7 @@ async def test_sdk_encrypts_edge_relays_pusher_js_decrypts(
     async with raw_client(edge) as raw:
         answer = await raw.subscribe(CHANNEL, auth=channel_auth(KEY, SECRET, raw.socket_id, CHANNEL))
         assert answer["event"] == "pusher_internal:subscription_succeeded", answer
-        sdk = pusher.Pusher(
-            app_id=APP_ID,
-            key=KEY,
-            secret=SECRET,
-            host="127.0.0.1",
-            port=edge.port,
-            ssl=False,
-            encryption_master_key_base64=master,
-        )
+        sdk = official(edge, encryption_master_key_base64=master)
         await asyncio.to_thread(sdk.trigger, CHANNEL, "SalesUpdated", {"total": "123.45", "currency": "USD"})
         got = await node.events("admin", CHANNEL, 1, within=60)
         assert got[0]["event"] == "SalesUpdated" and got[0]["data"] == {"total": "123.45", "currency": "USD"}
@@ -66,14 +58,6 @@ async def test_without_the_key_encrypted_channels_are_refused(
         lambda r: r.get("type") == "subscription_error", within=15, what="the refused encrypted subscription"
     )
     assert refused["data"]["status"] == 403
-    sdk = pusher.Pusher(
-        app_id=APP_ID,
-        key=KEY,
-        secret=SECRET,
-        host="127.0.0.1",
-        port=edge.port,
-        ssl=False,
-        encryption_master_key_base64=base64.b64encode(b"k" * 32).decode(),
-    )
+    sdk = official(edge, encryption_master_key_base64=base64.b64encode(b"k" * 32).decode())
     with pytest.raises(pusher.errors.PusherBadRequest):
         await asyncio.to_thread(sdk.trigger, CHANNEL, "E", {"x": 1})

@@ -16,16 +16,12 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from api.signing import sign_request
 from schemas.settings import PROJECT_ROOT, Settings
-from tests.support.edges import APP_ID, KEY, SECRET, EdgeFactory, EdgeProcess, cli, raw_client
+from tests.support.edges import APP_ID, KEY, SECRET, EdgeFactory, cli, official, raw_client
 from tests.support.kafka import RawTail
 
 pytestmark = pytest.mark.integration
 
 TRIGGERS_TOPIC = "chinook.deltas.in"
-
-
-def official(edge: EdgeProcess, secret: str = SECRET) -> pusher.Pusher:
-    return pusher.Pusher(app_id=APP_ID, key=KEY, secret=secret, host="127.0.0.1", port=edge.port, ssl=False)
 
 
 async def ensure_topic(settings: Settings, topic: str) -> None:

@@ -12,12 +12,11 @@ import asyncio
 import time
 from typing import Any
 
-import pusher
 import pytest
 from sqlalchemy import Engine, insert, select
 
 from tables.models import customer, invoice
-from tests.support.edges import APP_ID, KEY, SECRET, EdgeFactory, NodeDriver
+from tests.support.edges import EdgeFactory, NodeDriver, official
 from tests.support.workers import Isolation, Worker
 
 pytestmark = pytest.mark.integration
@@ -106,7 +105,7 @@ async def test_echo_join_presence_and_user_events(edges: EdgeFactory, echo: Node
     await echo.expect(
         lambda r: r.get("type") == "user_channel_subscribed", within=15, what="the viewer's #server-to-user channel"
     )
-    sdk = pusher.Pusher(app_id=APP_ID, key=KEY, secret=SECRET, host="127.0.0.1", port=edge.port, ssl=False)
+    sdk = official(edge)
     await asyncio.to_thread(sdk.send_to_user, "3", "Notice", {"message": "hello"})
     got = await echo.expect(lambda r: r.get("type") == "user_event", within=15, what="the user event")
     assert got["client"] == "viewer" and got["event"] == "Notice" and got["data"] == {"message": "hello"}

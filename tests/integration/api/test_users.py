@@ -5,16 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
-import pusher
 import pytest
 
-from tests.support.edges import APP_ID, KEY, SECRET, EdgeFactory, EdgeProcess, NodeDriver
+from tests.support.edges import EdgeFactory, NodeDriver, official
 
 pytestmark = pytest.mark.integration
-
-
-def official(edge: EdgeProcess) -> pusher.Pusher:
-    return pusher.Pusher(app_id=APP_ID, key=KEY, secret=SECRET, host="127.0.0.1", port=edge.port, ssl=False)
 
 
 async def test_signin_and_send_to_user_across_edges(
