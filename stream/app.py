@@ -30,6 +30,13 @@ repairs.install()  # every patch of library internals, version-checked (stream/r
 
 settings = get_settings()
 
+#: Events the owner's queue holds (Faust's `stream_buffer_maxsize`; its default is 4,096). One fetch
+#: round under a backlog brings up to 1 MiB per partition, several thousand change events; Faust
+#: stops fetching a partition whose events fill 80 % of the queue and fetches it again at 40 %, so a
+#: 4,096-event queue paused and resumed the partitions at every round and the owner waited for its
+#: next batch most of the time. At 32,768 a backlog is read without those stops (~50 MB at most).
+WORKER_QUEUE_EVENTS = 32_768
+
 #: Stable per worker process slot (host and web port), so a restarted worker keeps its assignment.
 instance_id = settings.worker_instance or f"{socket.gethostname()}-{settings.worker_web_port}"
 datadir = settings.run_dir / "faust" / settings.worker_id / instance_id
@@ -54,6 +61,7 @@ app = faust.App(
     producer_linger_ms=1,  # what a batch or tick sends is queued at once (stream.output); a wait adds latency
     broker_commit_interval=0.5,
     stream_wait_empty=False,
+    stream_buffer_maxsize=WORKER_QUEUE_EVENTS,
     table_cleanup_interval=3600.0,
 )
 

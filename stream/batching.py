@@ -39,8 +39,8 @@ from stream.repairs.commit_guard import second_seek_pending
 log = logging.getLogger(__name__)
 
 #: Events per batch, and the longest a batch waits to fill. A batch pays two Kafka round trips (its
-#: record, then its rows), so under a backlog a batch takes half the agent's queue (4,096 events) and
-#: the consumer fills the other half meanwhile; at live rates a batch is what one read brought.
+#: record, then its rows), so under a backlog the consumer fills the agent's queue
+#: (`stream.app.WORKER_QUEUE_EVENTS`) meanwhile; at live rates a batch is what one read brought.
 BATCH_SIZE = 2000
 BATCH_WINDOW_S = 0.005
 

@@ -1,6 +1,6 @@
 """Faust's agent queues, made to let their partitions be fetched again when they are cleared.
 
-Each agent reads from a queue (mode's `ThrowableQueue`, `stream_buffer_maxsize` = 4096 events).
+Each agent reads from a queue (mode's `ThrowableQueue` of `stream_buffer_maxsize` events).
 When a fetch pushes a partition's events past 80 % of it, Faust stops fetching that partition
 (`Consumer.on_buffer_full`) and leaves a callback in the queue that fetches it again once the
 agent has taken the queue down to 40 % (`on_buffer_drop`). The queue runs those callbacks only
