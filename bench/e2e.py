@@ -209,7 +209,10 @@ async def commit_at_rate(dsn: str, rate: float, seconds: float, conns: int) -> l
 
 
 async def cleanup(dsn: str) -> None:
+    """Delete the bench's invoices. They are locked first: the simulator adds lines to recent
+    invoices, and a line committed between the two deletes failed the second (foreign key)."""
     async with await psycopg.AsyncConnection.connect(dsn) as conn:
+        await conn.execute("SELECT invoice_id FROM invoice WHERE billing_country = %s FOR UPDATE", (COUNTRY,))
         await conn.execute(
             "DELETE FROM invoice_line WHERE invoice_id IN (SELECT invoice_id FROM invoice WHERE billing_country = %s)",
             (COUNTRY,),

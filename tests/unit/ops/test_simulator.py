@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import create_engine
+from sqlalchemy.engine import Connection
 
 from ops.simulator import ACTION_WEIGHTS, Simulator, backdate, parse_mix
 
@@ -46,3 +47,22 @@ def test_a_simulator_only_chooses_actions_with_weight() -> None:
     chosen = Counter(simulator.choose() for _ in range(2000))
     assert set(chosen) == {"touch_users", "new_invoice"}
     assert 2.5 < chosen["new_invoice"] / chosen["touch_users"] < 3.5
+
+
+def test_an_action_another_writer_invalidated_is_rolled_back_and_counted() -> None:
+    engine = create_engine("sqlite://")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+        conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+    simulator = Simulator(engine, seed=1)
+
+    def collide(conn: Connection) -> None:
+        conn.exec_driver_sql("INSERT INTO t VALUES (2)")
+        conn.exec_driver_sql("INSERT INTO t VALUES (1)")  # the row someone else holds: IntegrityError
+
+    simulator.collide = collide  # type: ignore[attr-defined]
+    assert simulator.step("collide") == "collide"
+    assert simulator.stats.skipped == Counter({"collide": 1}) and not simulator.stats.actions
+    with engine.connect() as conn:
+        assert [r[0] for r in conn.exec_driver_sql("SELECT id FROM t")] == [1]  # its whole transaction undone
+    assert "skipped: collide=1" in simulator.stats.summary()
