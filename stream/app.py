@@ -34,7 +34,8 @@ settings = get_settings()
 #: round under a backlog brings up to 1 MiB per partition, several thousand change events; Faust
 #: stops fetching a partition whose events fill 80 % of the queue and fetches it again at 40 %, so a
 #: 4,096-event queue paused and resumed the partitions at every round and the owner waited for its
-#: next batch most of the time. At 32,768 a backlog is read without those stops (~50 MB at most).
+#: next batch most of the time. At 32,768 a backlog is read without those stops (the worker's
+#: peak RSS reading a backlog: 350 MB, against 331 MB at 4,096).
 WORKER_QUEUE_EVENTS = 32_768
 
 #: Stable per worker process slot (host and web port), so a restarted worker keeps its assignment.
