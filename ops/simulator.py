@@ -69,10 +69,12 @@ class SimulatorStats:
     skipped: Counter[str] = field(default_factory=Counter)
 
     def summary(self) -> str:
-        done = ", ".join(f"{name}={count}" for name, count in sorted(self.actions.items()))
-        if not self.skipped:
-            return done
-        return done + "; skipped: " + ", ".join(f"{name}={count}" for name, count in sorted(self.skipped.items()))
+        done = _listed(self.actions)
+        return f"{done}; skipped: {_listed(self.skipped)}" if self.skipped else done
+
+
+def _listed(counts: Counter[str]) -> str:
+    return ", ".join(f"{name}={count}" for name, count in sorted(counts.items()))
 
 
 def backdate(rng: random.Random) -> timedelta:
