@@ -5,6 +5,8 @@ the merger marked dirty, snapshots their windows in the event loop and writes th
 from a thread (`stream.sink_writer`). Whenever the merger (re)starts it writes every day again,
 and deletes the rows of days it no longer has (a resync). When a minute passes, the current day
 is written once more, so windows that have just closed are stored with ``closed = true``.
+A day it wrote recently is written as the difference from what it wrote then (`Written`); a
+resync, a failed write or a day not remembered writes the day whole.
 
 Its settings are `Settings.sink` (``SINK_*``). The schema is `SINK_SCHEMA`; unset, it is
 `analytics` for the production worker group (`WORKER_ID=chinook-pulse`) and no schema at all
@@ -26,7 +28,7 @@ from schemas.settings import SinkSettings
 from stream.app import app, settings
 from stream.merger import merger
 from stream.reference import reference, reference_ready
-from stream.sink_writer import ensure_schema, stored_days, write_days
+from stream.sink_writer import Written, ensure_schema, stored_days, write_days
 from tables.analytics import DEFAULT_SCHEMA, AnalyticsTables, analytics_tables
 from tables.day_rows import DayBreakdown
 from tables.windows import bucket_of, today
@@ -34,6 +36,9 @@ from tables.windows import bucket_of, today
 log = logging.getLogger(__name__)
 
 PRODUCTION_GROUP = "chinook-pulse"
+
+#: Days whose last write the sink remembers (the most recently written): today and a few it edits.
+REMEMBERED_DAYS = 8
 
 
 def target_schema(config: SinkSettings, worker_id: str) -> str | None:
@@ -50,6 +55,7 @@ class Counters:
     days_written: int = 0
     rows_upserted: int = 0
     rows_deleted: int = 0
+    rows_sent: int = 0
     errors: int = 0
     last_error: str | None = None
     last_flush_at: str | None = None
@@ -69,6 +75,14 @@ class SinkState:
         self.last_minute: tuple[date, int] | None = None
         self.merger_starts = 0
         self.counters = Counters()
+        self.written: dict[date, Written] = {}  # what the last write of a day stored, most recent last
+
+    def remember(self, written: dict[date, Written]) -> None:
+        for day, rows in written.items():
+            self.written.pop(day, None)
+            self.written[day] = rows
+        while len(self.written) > REMEMBERED_DAYS:
+            del self.written[next(iter(self.written))]
 
 
 config = settings.sink
@@ -145,8 +159,9 @@ async def flush(engine: Engine, tables: AnalyticsTables) -> None:
     view = merger.ready_view()
     if view is None:
         return
-    if state.resync:
+    if state.resync:  # every day whole: the database may hold what this process did not write
         state.resync = False
+        state.written.clear()
         state.resync_target = state.counters.resyncs_requested
         state.pending |= set(view.all_days()) | await asyncio.to_thread(stored_days, engine, tables, tz)
     state.pending |= merger.dirty_days
@@ -161,13 +176,18 @@ async def flush(engine: Engine, tables: AnalyticsTables) -> None:
         return
     batch = sorted(state.pending)[: config.batch_days]
     snapshots = [DayBreakdown.from_sales(d, view.day(d), reference) for d in batch]
-    result = await asyncio.to_thread(write_days, engine, tables, snapshots, tz, now)
+    known = {d: state.written[d] for d in batch if d in state.written}
+    for d in batch:  # until the write is known to be committed, the next one writes these days whole
+        state.written.pop(d, None)
+    result, written = await asyncio.to_thread(write_days, engine, tables, snapshots, tz, now, known)
+    state.remember(written)
     state.pending.difference_update(batch)
     c = state.counters
     c.flushes += 1
     c.days_written += result.days
     c.rows_upserted += result.upserted
     c.rows_deleted += result.deleted
+    c.rows_sent += result.sent
     c.last_flush_at = now.isoformat().replace("+00:00", "Z")
     if not state.pending and not merger.dirty_days:
         c.resyncs_completed = state.resync_target

@@ -4,16 +4,23 @@ The schema name is a parameter (`analytics` in production; tests use one of thei
 table carries its window's bounds (`window_start` inclusive, `window_end` exclusive, timestamptz),
 money as `numeric(12,2)`, `closed` (the window had ended when the row was last written) and
 `updated_at` (when its values last changed). See docs/analytics.md.
+
+A track's rank is not stored: one sale moves every track it overtakes, so a stored rank rewrote
+most of a busy day's rows at every flush. `popular_tracks_day` is a view that ranks the stored
+`popular_tracks_day_sales` rows when read.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, Numeric, Table, Text, func
+from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, Numeric, Table, Text, func, text
+from sqlalchemy.engine import Connection
 
 MONEY = Numeric(12, 2)
 DEFAULT_SCHEMA = "analytics"
+TRACKS_TABLE = "popular_tracks_day_sales"  # stored rows, unranked
+TRACKS_VIEW = "popular_tracks_day"  # the same rows, ranked per day
 
 
 def _window_columns() -> list[Column[object]]:
@@ -49,7 +56,7 @@ class AnalyticsTables:
     sales_day: Table
     sales_day_by_country: Table
     sales_day_by_genre: Table
-    popular_tracks_day: Table
+    popular_tracks_day: Table  # the stored rows; read them ranked through the view TRACKS_VIEW
 
     @property
     def schema(self) -> str:
@@ -93,11 +100,10 @@ def analytics_tables(schema: str = DEFAULT_SCHEMA) -> AnalyticsTables:
             *_bookkeeping(),
         ),
         popular_tracks_day=Table(
-            "popular_tracks_day",
+            TRACKS_TABLE,
             metadata,
             *_window_columns(),
             Column("track_id", Integer, primary_key=True),
-            Column("rank", Integer, nullable=False),
             Column("name", Text, nullable=False),
             Column("artist", Text, nullable=False),
             Column("genre", Text, nullable=False),
@@ -105,4 +111,26 @@ def analytics_tables(schema: str = DEFAULT_SCHEMA) -> AnalyticsTables:
             Column("revenue", MONEY, nullable=False),
             *_bookkeeping(),
         ),
+    )
+
+
+def create_tracks_view(conn: Connection, schema: str) -> None:
+    """Create (or replace) the view that ranks each day's tracks by units, then track id, as the
+    dashboard ranks them; a `popular_tracks_day` table of an earlier version (it stored the rank) is
+    dropped first: its rows are derived, and the sink writes every day again when it starts."""
+    kind = conn.execute(
+        text(
+            "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = :schema AND c.relname = :name"
+        ),
+        {"schema": schema, "name": TRACKS_VIEW},
+    ).scalar()
+    if kind == "r":
+        conn.execute(text(f'DROP TABLE "{schema}".{TRACKS_VIEW}'))
+    conn.execute(
+        text(
+            f'CREATE OR REPLACE VIEW "{schema}".{TRACKS_VIEW} AS SELECT window_start, window_end, track_id,'
+            " row_number() OVER (PARTITION BY window_start ORDER BY units DESC, track_id)::integer AS rank,"
+            f' name, artist, genre, units, revenue, closed, updated_at FROM "{schema}".{TRACKS_TABLE}'
+        )
     )
