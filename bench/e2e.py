@@ -5,7 +5,9 @@
 Needs PostgreSQL, Kafka and Connect with the Debezium connector (`chinook-pulse up --only
 postgres,kafka,connect`). Starts its own worker (WORKER_ID/DELTAS_TOPIC/DLQ_TOPIC of its own, the
 real `chinook.public.*` topics; its group's offsets are set to the topics' ends first, so it
-skips the CDC history) and its own edge on that deltas topic, with an app secret made here.
+skips the CDC history) and its own edge on that deltas topic, with an app secret made here. The
+worker runs as deployed: its SQL sink writes a schema of its own (dropped afterwards), and the
+measurements start once the sink has written what the worker had.
 A raw websocket client speaking the Pusher protocol subscribes `private-admin.invoices`
 (signature computed from the secret).
 
@@ -221,6 +223,27 @@ async def cleanup(dsn: str) -> None:
         await conn.commit()
 
 
+async def drop_schema(dsn: str, schema: str) -> None:
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+async def wait_sink(port: int, proc: Proc, within: float = 120) -> None:
+    """Until the worker's SQL sink has written every day it had (its first resync is done)."""
+    deadline = time.monotonic() + within
+    status: dict[str, Any] = {}
+    async with httpx.AsyncClient(timeout=3) as client:
+        while time.monotonic() < deadline:
+            if not proc.alive():
+                raise RuntimeError(f"worker exited:\n{proc.tail()}")
+            with contextlib.suppress(httpx.HTTPError):
+                status = (await client.get(f"http://127.0.0.1:{port}/pulse/sink/")).json()
+                if status["enabled"] and not status["pending_days"] and not status["resync_pending"]:
+                    return
+            await asyncio.sleep(0.5)
+    raise TimeoutError(f"the worker's SQL sink did not finish its first writes: {status}")
+
+
 async def wait_edge(port: int, proc: Proc, within: float = 60) -> None:
     deadline = time.monotonic() + within
     async with httpx.AsyncClient(timeout=2) as client:
@@ -286,12 +309,14 @@ async def bench(rates: list[tuple[float, float]], conns: int, profile: bool = Fa
     settings = get_settings()
     tag = f"bench-e2e-{uuid.uuid4().hex[:6]}"
     deltas_topic = f"{tag}.deltas"
+    sink_schema = tag.replace("-", "_")
     wport, eport = free_port(), free_port()
     worker = Proc(
         f"{tag}-worker",
         [CLI, "worker", "--web-port", str(wport), "--loglevel", "WARNING"],
-        {"WORKER_ID": tag, "DELTAS_TOPIC": deltas_topic, "DLQ_TOPIC": f"{tag}.dlq", "WORKER_WEB_PORT": str(wport)},
-    )
+        {"WORKER_ID": tag, "DELTAS_TOPIC": deltas_topic, "DLQ_TOPIC": f"{tag}.dlq", "WORKER_WEB_PORT": str(wport),
+         "SINK_SCHEMA": sink_schema},
+    )  # fmt: skip
     edge = Proc(
         f"{tag}-edge",
         [CLI, "edge", "--host", "127.0.0.1", "--port", str(eport), "--log-level", "warning"],
@@ -333,6 +358,7 @@ async def bench(rates: list[tuple[float, float]], conns: int, profile: bool = Fa
     sub: Subscriber | None = None
     try:
         caught_up = await wait_worker(wport, worker, tag)
+        await wait_sink(wport, worker)
         await wait_edge(eport, edge)
         print(f"[e2e] worker caught up with the CDC topics in {caught_up:.1f}s; {load()}", flush=True)
         tails = [await Tail(settings.cdc_topic("invoice"), on_cdc).start(), await Tail(deltas_topic, on_delta).start()]
@@ -411,6 +437,7 @@ async def bench(rates: list[tuple[float, float]], conns: int, profile: bool = Fa
         edge.stop()
         worker.stop()
         await cleanup(dsn)
+        await drop_schema(dsn, sink_schema)
         await delete_topics_with_prefix(settings.kafka_bootstrap, [tag])
     text = table(
         ["commits/s", "achieved/s", "received", "p50 ms", "p95 ms", "p99 ms", "max ms", "commit p50", "debezium p50",

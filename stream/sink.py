@@ -94,7 +94,7 @@ def status() -> dict[str, Any]:
         "enabled": state.schema is not None,
         "schema": state.schema,
         "pending_days": len(state.pending) + len(merger.dirty_days),
-        "resync_pending": state.resync,
+        "resync_pending": state.resync or (merger.active and state.merger_starts != merger.starts),
         **asdict(state.counters),
     }
 
