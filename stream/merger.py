@@ -40,6 +40,7 @@ from stream.sequencer import EVENT_SLOTS, PARTIALS_SRC, Sequencer, read_publishe
 from tables import views
 from tables.latest import InvoiceFact
 from tables.merged import MergedView, to_fact
+from tables.track_board import TrackBoard
 from tables.windows import today
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ class Merger:
         #: `chinook.deltas` read back while the worker starts: the first run continues it.
         self.early: asyncio.Task[Sequencer] | None = None
         self.latency = PublishLatency()  # COMMIT -> publish of the records applied, not yet published
+        self.board = TrackBoard()  # today's genre sums and top tracks, kept between ticks
 
     @property
     def active(self) -> bool:
@@ -112,6 +114,7 @@ class Merger:
         self.view = MergedView(settings.topic_partitions)
         self._pending, self._notified, self._last_users, self._state_dirty = [], {}, None, True
         self.latency = PublishLatency()
+        self.board = TrackBoard()
         self.seq = seq = await self._read_back()
         last = seq.last_data.get((USERS, "ActiveUsersUpdated"))
         self._last_users = last.get("count") if isinstance(last, dict) else None
@@ -215,10 +218,11 @@ class Merger:
         self._state_dirty = False
         day = today(settings.pulse_timezone)
         sales = view.day(day)
+        self.board.follow(sales, reference)
         latest = {"latest": views.latest_summaries(view.latest, reference)}
         for channel, event, data in (
-            (SALES, "SalesUpdated", views.sales_updated(day, sales, reference)),
-            (TRACKS, "PopularTracksUpdated", views.popular_tracks_updated(day, sales, reference)),
+            (SALES, "SalesUpdated", views.sales_updated(day, sales, reference, self.board.by_genre)),
+            (TRACKS, "PopularTracksUpdated", views.popular_tracks_updated(day, sales, reference, self.board.top)),
             (INVOICES, "LatestInvoicesUpdated", latest),
         ):
             if seq.last_data.get((channel, event)) != data:

@@ -32,6 +32,8 @@ class DaySales:
     by_minute: defaultdict[int, Sums] = field(default_factory=lambda: defaultdict(Sums))
     by_country: defaultdict[str, Sums] = field(default_factory=lambda: defaultdict(Sums))
     by_track: defaultdict[int, TrackSale] = field(default_factory=lambda: defaultdict(TrackSale))
+    #: Tracks whose sale changed since a follower (`tables.track_board`) last read them; None: no follower.
+    touched: set[int] | None = None
 
     def apply(self, invoice_id: int, contribution: Contribution | None) -> None:
         """Set (or with None, remove) an invoice's contribution to this day."""
@@ -48,6 +50,8 @@ class DaySales:
         self._bump(self.by_minute, c.minute_of_day, total, sign)
         self._bump(self.by_country, c.country or "Unknown", total, sign)
         for track_id, sale in c.tracks.items():
+            if self.touched is not None:
+                self.touched.add(track_id)
             agg = self.by_track[track_id]
             agg.units += sign * sale.units
             agg.revenue += sale.revenue if sign > 0 else -sale.revenue

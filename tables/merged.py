@@ -57,6 +57,8 @@ class DayPart:
             if new is not None:
                 self.tracks[track] = new
             if merged is not None:
+                if merged.touched is not None:
+                    merged.touched.add(track)
                 sale = merged.by_track[track]
                 sale.units += (new[0] if new else 0) - (old[0] if old else 0)
                 sale.revenue += (new[1] if new else ZERO) - (old[1] if old else ZERO)

@@ -20,6 +20,7 @@ class ReferenceData:
     albums: dict[int, Album] = field(default_factory=dict)
     artists: dict[int, Artist] = field(default_factory=dict)
     genres: dict[int, Genre] = field(default_factory=dict)
+    genres_version: int = 0  # counts changes of tracks and genres: genre sums of an older one may be stale
 
     def put(self, record: Record, deleted: bool = False) -> bool:
         """Store (or with deleted=True forget) a reference row; False if it is not reference data."""
@@ -40,6 +41,8 @@ class ReferenceData:
             store.pop(key, None)
         else:
             store[key] = record  # type: ignore[assignment]
+        if store is self.tracks or store is self.genres:
+            self.genres_version += 1
         return True
 
     def customer_name(self, customer_id: int) -> str:

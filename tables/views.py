@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -29,12 +30,22 @@ def iso(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def sales_updated(day: date, sales: DaySales | None, ref: ReferenceData) -> dict[str, Any]:
-    if sales is None:
-        sales = DaySales(day)
+def genre_revenue(sales: DaySales, ref: ReferenceData) -> dict[str, Decimal]:
+    """The day's revenue per genre, from every track sold."""
     by_genre: defaultdict[str, Decimal] = defaultdict(lambda: ZERO)
     for track_id, sale in sales.by_track.items():
         by_genre[ref.genre_of_track(track_id)] += sale.revenue
+    return by_genre
+
+
+def sales_updated(
+    day: date, sales: DaySales | None, ref: ReferenceData, by_genre: Mapping[str, Decimal] | None = None
+) -> dict[str, Any]:
+    """`by_genre`: the day's `genre_revenue`, when the caller keeps it (`tables.track_board`)."""
+    if sales is None:
+        sales = DaySales(day)
+    if by_genre is None:
+        by_genre = genre_revenue(sales, ref)
     return {
         "date": day.isoformat(),
         "total": money(sales.sums.total),
@@ -53,7 +64,10 @@ def top_tracks(sales: DaySales | None, n: int = TOP_TRACKS) -> list[tuple[int, i
     return [(t, s.units, s.revenue) for t, s in ranked if s.units > 0]
 
 
-def popular_tracks_updated(day: date, sales: DaySales | None, ref: ReferenceData) -> dict[str, Any]:
+def popular_tracks_updated(
+    day: date, sales: DaySales | None, ref: ReferenceData, top: list[tuple[int, int, Decimal]] | None = None
+) -> dict[str, Any]:
+    """`top`: the day's `top_tracks`, when the caller keeps it (`tables.track_board`)."""
     return {
         "date": day.isoformat(),
         "top": [
@@ -64,7 +78,7 @@ def popular_tracks_updated(day: date, sales: DaySales | None, ref: ReferenceData
                 "units": units,
                 "revenue": money(revenue),
             }
-            for track_id, units, revenue in top_tracks(sales)
+            for track_id, units, revenue in (top_tracks(sales) if top is None else top)
         ],
     }
 
