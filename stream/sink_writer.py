@@ -85,14 +85,16 @@ def _delete_others(
 
 
 def _upsert(conn: Connection, table: Table, keys: tuple[str, ...], rows: list[dict[str, Any]]) -> int:
-    stmt = insert(table).values(rows)
+    # the rows as parameters of one statement (SQLAlchemy sends them as multi-row INSERTs), so the
+    # statement is compiled once per table rather than once per write with every row inlined
+    stmt = insert(table)
     values = [name for name in rows[0] if name not in keys]
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c[k] for k in keys],
         set_={**{name: stmt.excluded[name] for name in values}, "updated_at": func.now()},
         where=or_(*(table.c[name].is_distinct_from(stmt.excluded[name]) for name in values)),
     )
-    return len(conn.execute(stmt.returning(literal_column("1"))).all())  # rows inserted or changed
+    return len(conn.execute(stmt.returning(literal_column("1")), rows).all())  # rows inserted or changed
 
 
 def _delete_keys(conn: Connection, table: Table, keys: tuple[str, ...], gone: list[tuple[Any, ...]]) -> int:

@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from tables.contributions import ZERO
@@ -41,18 +42,23 @@ def _wall(day: date, minute_of_day: int, tz: str) -> datetime:
     return local.astimezone(UTC)
 
 
+#: Windows are pure functions of their arguments (and frozen): a day's rows are rendered again at
+#: every sink flush and query, so each minute's bounds are worked out once.
+@lru_cache(maxsize=16_384)
 def minute_window(day: date, minute_of_day: int, tz: str) -> Window:
     start = _wall(day, minute_of_day, tz)
     end = day_bounds(day, tz)[1] if minute_of_day == 1439 else _wall(day, minute_of_day + 1, tz)
     return Window(start, end)
 
 
+@lru_cache(maxsize=4096)
 def hour_window(day: date, hour: int, tz: str) -> Window:
     start = _wall(day, hour * 60, tz)
     end = day_bounds(day, tz)[1] if hour == 23 else _wall(day, (hour + 1) * 60, tz)
     return Window(start, end)
 
 
+@lru_cache(maxsize=1024)
 def day_window(day: date, tz: str) -> Window:
     return Window(*day_bounds(day, tz))
 
