@@ -85,6 +85,11 @@ def worker_families(state: WorkerState) -> Iterator[Metric]:
     yield CounterMetricFamily(
         "pulse_sink_rows_upserted", "Rows the SQL sink upserted.", value=state.sink.get("rows_upserted", 0)
     )
+    yield CounterMetricFamily(
+        "pulse_sink_rows_sent",
+        "Rows the SQL sink sent to be upserted (rows unchanged since its last write of a day are not sent).",
+        value=state.sink.get("rows_sent", 0),
+    )
 
 
 def current_state() -> WorkerState:

@@ -152,7 +152,7 @@ def test_worker_state_families() -> None:
         merger={"active": True, "ready": False, "records_read": 9},
         merger_starts=2,
         repairs={"holes_reread": 1},
-        sink={"pending_days": 3, "errors": 0, "rows_upserted": 40},
+        sink={"pending_days": 3, "errors": 0, "rows_upserted": 40, "rows_sent": 55},
     )
     families = parsed(worker_families(state))
     lag = families["pulse_input_lag_records"].samples[0]
@@ -162,6 +162,7 @@ def test_worker_state_families() -> None:
     assert families["pulse_merger_records_read"].samples[0].value == 9.0
     assert families["pulse_rebalance_repairs"].samples[0].labels == {"repair": "holes_reread"}
     assert families["pulse_sink_pending_days"].samples[0].value == 3.0
+    assert families["pulse_sink_rows_sent"].samples[0].value == 55.0
 
 
 def test_the_worker_registry_renders_every_family() -> None:
