@@ -94,7 +94,7 @@ def status() -> dict[str, Any]:
         "enabled": state.schema is not None,
         "schema": state.schema,
         "pending_days": len(state.pending) + len(merger.dirty_days),
-        "resync_pending": state.resync or (merger.active and state.merger_starts != merger.starts),
+        "resync_pending": state.resync or (merger.active and _merger_restarted()),
         **asdict(state.counters),
     }
 
@@ -103,6 +103,11 @@ def request_resync() -> None:
     """Write every day again at the next flush (and delete rows of days gone empty)."""
     state.counters.resyncs_requested += 1
     state.resync = True
+
+
+def _merger_restarted() -> bool:
+    """The merger (re)started since the sink last began a resync."""
+    return state.merger_starts != merger.starts
 
 
 @app.on_partitions_assigned.connect
@@ -137,7 +142,7 @@ async def flush_sink() -> None:
         state.resync = False
         state.counters.resyncs_completed = state.counters.resyncs_requested
         return
-    if state.merger_starts != merger.starts:  # a merger (re)started: write every day again
+    if _merger_restarted():  # write every day again
         state.merger_starts = merger.starts
         state.resync = True
     if tables is None or merger.ready_view() is None or not reference_ready.is_set():

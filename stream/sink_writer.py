@@ -55,12 +55,6 @@ Row = dict[str, Any]
 Written = dict[str, dict[tuple[Any, ...], Row]]
 
 
-def _unranked(rows: list[Row]) -> list[Row]:
-    for row in rows:
-        del row["rank"]  # the view ranks (tables.analytics.TRACKS_VIEW)
-    return rows
-
-
 def _parts(tables: AnalyticsTables, b: DayBreakdown, tz: str) -> list[Part]:
     return [
         (tables.sales_minute, b.minute_rows(tz), ("window_start",)),
@@ -68,7 +62,7 @@ def _parts(tables: AnalyticsTables, b: DayBreakdown, tz: str) -> list[Part]:
         (tables.sales_day, b.day_rows(tz), ("window_start",)),
         (tables.sales_day_by_country, b.country_rows(tz), ("window_start", "country")),
         (tables.sales_day_by_genre, b.genre_rows(tz), ("window_start", "genre")),
-        (tables.popular_tracks_day, _unranked(b.track_rows(tz)), ("window_start", "track_id")),
+        (tables.popular_tracks_day_sales, b.sold_track_rows(tz), ("window_start", "track_id")),
     ]
 
 

@@ -56,7 +56,7 @@ class AnalyticsTables:
     sales_day: Table
     sales_day_by_country: Table
     sales_day_by_genre: Table
-    popular_tracks_day: Table  # the stored rows; read them ranked through the view TRACKS_VIEW
+    popular_tracks_day_sales: Table  # unranked; read ranked through the view TRACKS_VIEW
 
     @property
     def schema(self) -> str:
@@ -71,7 +71,7 @@ class AnalyticsTables:
             self.sales_day,
             self.sales_day_by_country,
             self.sales_day_by_genre,
-            self.popular_tracks_day,
+            self.popular_tracks_day_sales,
         )
 
 
@@ -99,7 +99,7 @@ def analytics_tables(schema: str = DEFAULT_SCHEMA) -> AnalyticsTables:
             Column("total", MONEY, nullable=False),
             *_bookkeeping(),
         ),
-        popular_tracks_day=Table(
+        popular_tracks_day_sales=Table(
             TRACKS_TABLE,
             metadata,
             *_window_columns(),

@@ -155,16 +155,13 @@ class DayBreakdown:
         ranked = sorted(((g, t) for g, t in by_genre.items() if t != 0), key=lambda item: (-item[1], item[0]))
         return [{"window_start": w.start, "window_end": w.end, "genre": g, "total": t} for g, t in ranked]
 
-    def track_rows(self, tz: str) -> list[dict[str, Any]]:
-        """Every track sold (units > 0), ranked by units (descending), then track id, as the dashboard ranks."""
+    def sold_track_rows(self, tz: str) -> list[dict[str, Any]]:
+        """Every track sold (units > 0), unranked (the SQL sink's rows: its view ranks them)."""
         w = day_window(self.day, tz)
-        sold = [(t, x) for t, x in self.tracks.items() if x.units > 0]
-        ranked = sorted(sold, key=lambda item: (-item[1].units, item[0]))
         return [
             {
                 "window_start": w.start,
                 "window_end": w.end,
-                "rank": rank,
                 "track_id": t,
                 "name": x.name,
                 "artist": x.artist,
@@ -172,7 +169,16 @@ class DayBreakdown:
                 "units": x.units,
                 "revenue": x.revenue,
             }
-            for rank, (t, x) in enumerate(ranked, start=1)
+            for t, x in self.tracks.items()
+            if x.units > 0
+        ]
+
+    def track_rows(self, tz: str) -> list[dict[str, Any]]:
+        """Every track sold (units > 0), ranked by units (descending), then track id, as the dashboard ranks."""
+        ranked = sorted(self.sold_track_rows(tz), key=lambda row: (-row["units"], row["track_id"]))
+        return [
+            {"window_start": row["window_start"], "window_end": row["window_end"], "rank": rank, **row}
+            for rank, row in enumerate(ranked, start=1)
         ]
 
 

@@ -10,14 +10,13 @@ or changed tracks or genres in the reference data, it counts and ranks every tra
 
 from __future__ import annotations
 
-import heapq
 from collections import defaultdict
 from decimal import Decimal
 
 from tables.contributions import ZERO
 from tables.day_sales import DaySales
 from tables.reference import ReferenceData
-from tables.views import TOP_TRACKS, genre_revenue, top_tracks
+from tables.views import TOP_TRACKS, best_sellers, top_tracks
 
 Top = list[tuple[int, int, Decimal]]  # (track_id, units, revenue), best first
 
@@ -61,7 +60,10 @@ class TrackBoard:
         sales.touched = set()
         self._sales, self._genres_version = sales, ref.genres_version
         self._counted = {t: (ref.genre_of_track(t), s.revenue) for t, s in sales.by_track.items()}
-        self.by_genre = dict(genre_revenue(sales, ref))
+        by_genre: defaultdict[str, Decimal] = defaultdict(lambda: ZERO)
+        for genre, revenue in self._counted.values():
+            by_genre[genre] += revenue
+        self.by_genre = dict(by_genre)
         self.top = top_tracks(sales, self.n)
 
     def _rank(self, sales: DaySales, touched: set[int]) -> None:
@@ -73,9 +75,4 @@ class TrackBoard:
         # An untouched track outside the previous top ranked below its last (or, with a short top,
         # had no units), and every track of that top kept or gained units: it stays outside.
         candidates = {t for t, _, _ in self.top} | touched
-        ranked = heapq.nsmallest(
-            self.n,
-            ((t, by_track[t]) for t in candidates if t in by_track),
-            key=lambda item: (-item[1].units, item[0]),
-        )
-        self.top = [(t, s.units, s.revenue) for t, s in ranked if s.units > 0]
+        self.top = best_sellers(((t, by_track[t]) for t in candidates if t in by_track), self.n)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from tables.active_users import WINDOW, ActiveUsers
-from tables.contributions import ZERO
+from tables.contributions import ZERO, TrackSale
 from tables.day_sales import DaySales
 from tables.latest import InvoiceFact, LatestInvoices
 from tables.reference import ReferenceData
@@ -56,12 +56,15 @@ def sales_updated(
     }
 
 
-def top_tracks(sales: DaySales | None, n: int = TOP_TRACKS) -> list[tuple[int, int, Decimal]]:
-    """(track_id, units, revenue) of the n best sellers by units; ties by track_id ascending."""
-    if sales is None:
-        return []
-    ranked = heapq.nsmallest(n, sales.by_track.items(), key=lambda item: (-item[1].units, item[0]))
+def best_sellers(sales: Iterable[tuple[int, TrackSale]], n: int = TOP_TRACKS) -> list[tuple[int, int, Decimal]]:
+    """(track_id, units, revenue) of the n best sellers among `sales` by units; ties by track_id ascending."""
+    ranked = heapq.nsmallest(n, sales, key=lambda item: (-item[1].units, item[0]))
     return [(t, s.units, s.revenue) for t, s in ranked if s.units > 0]
+
+
+def top_tracks(sales: DaySales | None, n: int = TOP_TRACKS) -> list[tuple[int, int, Decimal]]:
+    """The day's `best_sellers`."""
+    return [] if sales is None else best_sellers(sales.by_track.items(), n)
 
 
 def popular_tracks_updated(
