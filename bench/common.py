@@ -117,12 +117,14 @@ def raise_nofile(want: int = 65_536) -> int:
 
 
 def spy_on(pid: int, name: str) -> subprocess.Popen[bytes]:
-    """py-spy record (raw collapsed stacks, 50 Hz) of `pid` into results/NAME.pyspy.txt until `stop_spy`."""
+    """py-spy record (raw collapsed stacks per thread, `PULSE_SPY_HZ` or 50 Hz) of `pid` into
+    results/NAME.pyspy.txt until `stop_spy`."""
     out = results_dir() / f"{name}.pyspy.txt"
     exe = Path(sys.executable).parent / "py-spy"
     if not exe.exists():
         raise SystemExit(f"{exe} not found: install the bench extras (`make bench` does)")
-    argv = [str(exe), "record", "-p", str(pid), "--nonblocking", "-r", "50"]
+    hz = os.environ.get("PULSE_SPY_HZ", "50")
+    argv = [str(exe), "record", "-p", str(pid), "--nonblocking", "--threads", "-r", hz]
     return subprocess.Popen(
         [*argv, "--format", "raw", "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
