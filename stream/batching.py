@@ -17,8 +17,8 @@ acks it when closed, processed or not):
   and every write made so far is delivered to Kafka before the worker rejoins, so the changelog a
   new owner recovers from lies below the high-water mark it reads to.
 
-Events already in the agent's queue are read without a timer; only the wait for an event that has
-not arrived yet is bounded by the batch window.
+Events already in the agent's queue are read without a timer; the worker waits for none that has not
+arrived yet (`BATCH_WINDOW_S` 0): a batch is the first event and what is queued behind it.
 """
 
 from __future__ import annotations
@@ -38,11 +38,13 @@ from stream.repairs.commit_guard import second_seek_pending
 
 log = logging.getLogger(__name__)
 
-#: Events per batch, and the longest a batch waits to fill. A batch pays two Kafka round trips (its
-#: record, then its rows), so under a backlog the consumer fills the agent's queue
-#: (`stream.app.WORKER_QUEUE_EVENTS`) meanwhile; at live rates a batch is what one read brought.
+#: Events per batch, and the longest a batch waits to fill (0: it takes what the agent's queue
+#: holds). A batch pays two Kafka round trips (its record, then its rows), so under a backlog the
+#: consumer fills the agent's queue (`stream.app.WORKER_QUEUE_EVENTS`) meanwhile; at live rates a
+#: batch is what one read brought, all of it queued at once by Faust's fetch loop, so a window
+#: would only add its length to every read's latency.
 BATCH_SIZE = 2000
-BATCH_WINDOW_S = 0.005
+BATCH_WINDOW_S = 0.0
 
 #: Awaited when a revoke begins, before the producer is flushed: work that must finish its writes.
 before_revoke_flush: list[Callable[[], Awaitable[None]]] = []
@@ -114,7 +116,8 @@ def _queued(stream: Any, app_: Any) -> Callable[[], bool]:
 async def batches(
     stream: Any, *, size: int = BATCH_SIZE, within: float = BATCH_WINDOW_S, app_: Any = None
 ) -> AsyncGenerator[list[Any], None]:
-    """Yield lists of at most `size` events (the first waits for at most `within` seconds for more).
+    """Yield lists of at most `size` events: the first event and what is queued behind it, and what
+    comes within `within` seconds of the first.
 
     The consumer must read and write tables for a batch synchronously, before its first `await`.
     A batch's events are acked when the consumer asks for the next batch; never otherwise.
@@ -135,6 +138,8 @@ async def batches(
                         event = await events.__anext__()
                     except StopAsyncIteration:
                         return
+                elif pending is None and within <= 0:
+                    break  # nothing more queued, and no window to wait for it
                 else:
                     if pending is None:
                         pending = asyncio.ensure_future(events.__anext__())

@@ -337,6 +337,29 @@ async def test_with_a_real_faust_stream_only_batches_acks_and_only_what_it_hande
     await taken.aclose()
 
 
+async def test_without_a_window_a_batch_is_what_is_queued_and_nothing_waits_for_more(tmp_path: Path) -> None:
+    """The worker's setting (`BATCH_WINDOW_S` 0): a read's events, queued at once by Faust's fetch
+    loop, make one batch; the batch is handed over without waiting for the next read."""
+    assert batching.BATCH_WINDOW_S == 0
+    probe = probe_app(tmp_path, "unit-batches-no-window")
+    channel = probe.channel()
+    fake = FakeApp(consumer_generation_id=probe.consumer_generation_id)
+    fake.flow_control = probe.flow_control  # type: ignore[attr-defined]  # the check that the flow runs
+    taken = batches(probe.stream(channel), size=10, within=0, app_=fake)
+    for i in range(3):
+        await channel.send(value=i)
+    first = await asyncio.wait_for(anext(taken), 5)
+    assert [e.value for e in first] == [0, 1, 2]
+    second = asyncio.ensure_future(anext(taken))
+    await asyncio.sleep(0.05)
+    assert not second.done()  # nothing queued: it waits for the next event, unbounded
+    await channel.send(value=3)
+    await channel.send(value=4)
+    batch = await asyncio.wait_for(second, 5)
+    assert batch[0].value == 3  # the next read starts a new batch
+    await taken.aclose()
+
+
 class StuckBuffer(Buffer):
     async def flush(self) -> None:
         self.flushes += 1
