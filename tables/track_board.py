@@ -16,7 +16,7 @@ from decimal import Decimal
 from tables.contributions import ZERO
 from tables.day_sales import DaySales
 from tables.reference import ReferenceData
-from tables.views import TOP_TRACKS, best_sellers, top_tracks
+from tables.views import TOP_TRACKS, best_sellers, revenue_by_genre, top_tracks
 
 Top = list[tuple[int, int, Decimal]]  # (track_id, units, revenue), best first
 
@@ -60,10 +60,7 @@ class TrackBoard:
         sales.touched = set()
         self._sales, self._genres_version = sales, ref.genres_version
         self._counted = {t: (ref.genre_of_track(t), s.revenue) for t, s in sales.by_track.items()}
-        by_genre: defaultdict[str, Decimal] = defaultdict(lambda: ZERO)
-        for genre, revenue in self._counted.values():
-            by_genre[genre] += revenue
-        self.by_genre = dict(by_genre)
+        self.by_genre = revenue_by_genre(self._counted.values())
         self.top = top_tracks(sales, self.n)
 
     def _rank(self, sales: DaySales, touched: set[int]) -> None:

@@ -30,12 +30,17 @@ def iso(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def revenue_by_genre(sold: Iterable[tuple[str, Decimal]]) -> dict[str, Decimal]:
+    """Revenue summed per genre over (genre, revenue) pairs."""
+    by_genre: defaultdict[str, Decimal] = defaultdict(lambda: ZERO)
+    for genre, revenue in sold:
+        by_genre[genre] += revenue
+    return dict(by_genre)
+
+
 def genre_revenue(sales: DaySales, ref: ReferenceData) -> dict[str, Decimal]:
     """The day's revenue per genre, from every track sold."""
-    by_genre: defaultdict[str, Decimal] = defaultdict(lambda: ZERO)
-    for track_id, sale in sales.by_track.items():
-        by_genre[ref.genre_of_track(track_id)] += sale.revenue
-    return by_genre
+    return revenue_by_genre((ref.genre_of_track(t), sale.revenue) for t, sale in sales.by_track.items())
 
 
 def sales_updated(
