@@ -12,6 +12,8 @@ per-hour answer (epoch hour -> cents) to `--out`.
 - `ceiling`: a plain aiokafka consume-decode-aggregate loop into a dict (commits every 0.5 s).
 - `faust`: a bare Faust agent (`async for event in stream.events()`, orjson, a dict), uvloop, memory
   store, no table: the framework's own floor per event, the worker's configuration otherwise.
+  `--worker-reads` gives its consumer the worker's read rounds (`stream/repairs/fetch_wait.py`),
+  the one repair that sets when a read happens rather than what it costs (the e2e bench's baseline).
 - `quix`: Quix Streams: stateful per-invoice diff -> group_by(hour) (a repartition topic) ->
   tumbling_window(1 h).sum().current(), event time = the invoice's hour; commit_interval 0.5 s.
 """
@@ -113,11 +115,15 @@ async def ceiling(prefix: str, bootstrap: str, group: str, out: Path) -> None:
 # -- bare Faust agent ------------------------------------------------------------------------
 
 
-def bare_faust(prefix: str, bootstrap: str, group: str, out: Path, state_dir: str) -> None:
+def bare_faust(prefix: str, bootstrap: str, group: str, out: Path, state_dir: str, worker_reads: bool = False) -> None:
     import faust
     import uvloop
 
     uvloop.install()
+    if worker_reads:
+        from stream.repairs import fetch_wait
+
+        fetch_wait.install()
     app = faust.App(
         group,
         broker=f"kafka://{bootstrap}",
@@ -227,11 +233,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--group", required=True)
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--state-dir", default="/tmp/bench-quix-state")
+    ap.add_argument("--worker-reads", action="store_true", help="faust: read in the worker's rounds (fetch_wait)")
     args = ap.parse_args(argv)
     if args.which == "ceiling":
         asyncio.run(ceiling(args.prefix, args.bootstrap, args.group, args.out))
     elif args.which == "faust":
-        bare_faust(args.prefix, args.bootstrap, args.group, args.out, args.state_dir)
+        bare_faust(args.prefix, args.bootstrap, args.group, args.out, args.state_dir, args.worker_reads)
     else:
         quix(args.prefix, args.bootstrap, args.group, args.out, args.state_dir)
     return 0

@@ -21,6 +21,11 @@ invoice's `InvoiceCreated` frame. Where the time goes, per invoice, from timesta
               (split: -> delta ts_ms, stamped when the aggregate published to DELTAS_TOPIC.in)
   edge      : delta's Kafka timestamp -> frame received by the client
 Inserted rows are deleted afterwards.
+
+Baseline: before the worker starts, a bare Faust agent (`bench.contenders faust --worker-reads`:
+Faust's own per-event floor, reading in the worker's rounds) gets the same traffic at
+`BASELINE_RATE` for as long, and its CPU per order is reported beside the worker's, from the
+same run on the same machine.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ import contextlib
 import hashlib
 import hmac
 import json
+import shutil
+import sys
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -64,6 +72,8 @@ KEY, SECRET, APP_ID = "bench-e2e-key", "bench-e2e-secret-" + uuid.uuid4().hex, "
 CHANNEL = "private-admin.invoices"
 IDLE_S = 10.0  # the idle worker's CPU is measured over this long before the first rate
 COUNTRY = "Benchland"
+#: The rate at which a bare Faust agent's CPU per order is measured too (when the run has it).
+BASELINE_RATE = 100.0
 
 
 class Tail:
@@ -282,6 +292,45 @@ async def start_group_at_end(group: str, topics: list[str]) -> int:
         await consumer.stop()
 
 
+async def wait_seen(cdc: dict[int, Any], commits: list[tuple[int, float, float]], within: float = 60) -> None:
+    """Until the CDC record of every commit was read from the invoice topic."""
+    deadline = time.monotonic() + within
+    while any(i not in cdc for i, _sent, _done in commits):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"CDC records of {sum(i not in cdc for i, _s, _d in commits)} commits not seen")
+        await asyncio.sleep(0.05)
+
+
+async def bare_faust_cpu(tag: str, rate: float, seconds: float, conns: int, cdc: dict[int, Any]) -> float:
+    """CPU ms per order of a bare Faust agent given the worker's traffic at `rate` for `seconds`:
+    from the first COMMIT until its group has committed every change (each order's CDC record read
+    first). A probe order first proves the agent has joined its group and reads."""
+    settings = get_settings()
+    group = f"{tag}-faust"
+    topics = [settings.cdc_topic(t) for t in ("invoice", "invoice_line", "users")]
+    await start_group_at_end(group, topics)
+    state_dir = tempfile.mkdtemp(prefix=f"{group}-")
+    proc = Proc(group, [sys.executable, "-m", "bench.contenders", "faust", "--prefix", settings.topic_prefix,
+                        "--group", group, "--bootstrap", settings.kafka_bootstrap, "--worker-reads",
+                        "--out", str(results_dir() / "logs" / f"{group}.json"), "--state-dir", state_dir])  # fmt: skip
+    proc.start()
+    monitor = await LagMonitor(settings.kafka_bootstrap, group, topics[:2]).start()
+    try:
+        _lag, done, _seen = await monitor.lag()
+        probe = await commit_at_rate(settings.database_url, 1, 1, 1)
+        await wait_seen(cdc, probe)
+        await monitor.until_drained(done + 1, proc, 120)
+        cpu = CpuMeter(proc.pid)
+        commits = await commit_at_rate(settings.database_url, rate, seconds, conns if rate > 50 else 1)
+        await wait_seen(cdc, commits)
+        await monitor.until_drained(0, proc, 120)
+        return (cpu._cpu() - cpu.c0) * 1000 / len(commits)
+    finally:
+        await monitor.stop()
+        proc.stop()
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
 async def wait_worker(port: int, proc: Proc, group: str, within: float = 300) -> float:
     """Until the worker answers its web view and its group has no lag (it read the CDC history)."""
     settings = get_settings()
@@ -350,18 +399,26 @@ async def bench(rates: list[tuple[float, float]], conns: int, profile: bool = Fa
     series: dict[float, list[tuple[float, float]]] = {}
     dsn = settings.database_url
     await cleanup(dsn)
-    skipped = await start_group_at_end(tag, [settings.cdc_topic(t) for t in ("invoice", "invoice_line", "users")])
-    print(f"[e2e] worker group starts at the end of the CDC topics ({skipped:,} records of history skipped)")
-    worker.start()
-    edge.start()
     tails: list[Tail] = []
+    baseline: dict[float, float] = {}
     sub: Subscriber | None = None
     try:
+        tails.append(await Tail(settings.cdc_topic("invoice"), on_cdc).start())
+        for rate, seconds in rates:
+            if rate == BASELINE_RATE and rate not in baseline:
+                baseline[rate] = await bare_faust_cpu(tag, rate, seconds, conns, cdc)
+                print(f"[e2e] bare Faust agent at {rate:g}/s: {baseline[rate]:.2f} ms CPU per order; {load()}",
+                      flush=True)  # fmt: skip
+        topics = [settings.cdc_topic(t) for t in ("invoice", "invoice_line", "users")]
+        skipped = await start_group_at_end(tag, topics)
+        print(f"[e2e] worker group starts at the end of the CDC topics ({skipped:,} records of history skipped)")
+        worker.start()
+        edge.start()
         caught_up = await wait_worker(wport, worker, tag)
         await wait_sink(wport, worker)
         await wait_edge(eport, edge)
         print(f"[e2e] worker caught up with the CDC topics in {caught_up:.1f}s; {load()}", flush=True)
-        tails = [await Tail(settings.cdc_topic("invoice"), on_cdc).start(), await Tail(deltas_topic, on_delta).start()]
+        tails.append(await Tail(deltas_topic, on_delta).start())
         sub = await Subscriber(f"ws://127.0.0.1:{eport}/app/{KEY}?protocol=7&client=bench&version=1").start()
         idle = CpuMeter(worker.pid)
         await asyncio.sleep(IDLE_S)
@@ -408,6 +465,7 @@ async def bench(rates: list[tuple[float, float]], conns: int, profile: bool = Fa
                 "received": len(lat), "p50_ms": pct(lat, 0.5), "p95_ms": pct(lat, 0.95), "p99_ms": pct(lat, 0.99),
                 "max_ms": max(lat) if lat else float("nan"),
                 "worker_cpu_ms_per_order": worker_cpu_s * 1000 / len(commits),
+                "faust_cpu_ms_per_order": baseline.get(rate),
                 **{f"{k}_p50_ms": pct(v, 0.5) for k, v in parts.items()},
                 **{f"{k}_p99_ms": pct(v, 0.99) for k, v in parts.items()},
                 "load": load(),
@@ -441,10 +499,11 @@ async def bench(rates: list[tuple[float, float]], conns: int, profile: bool = Fa
         await delete_topics_with_prefix(settings.kafka_bootstrap, [tag])
     text = table(
         ["commits/s", "achieved/s", "received", "p50 ms", "p95 ms", "p99 ms", "max ms", "commit p50", "debezium p50",
-         "worker p50", "edge p50", "worker p99", "edge p99", "worker CPU ms/order"],
+         "worker p50", "edge p50", "worker p99", "edge p99", "worker CPU ms/order", "bare Faust CPU ms/order"],
         [[r["rate"], r["achieved_rate"], f"{r['received']}/{r['commits']}", r["p50_ms"], r["p95_ms"], r["p99_ms"],
           r["max_ms"], r["commit_p50_ms"], r["debezium_p50_ms"], r["worker_p50_ms"], r["edge_p50_ms"],
-          r["worker_p99_ms"], r["edge_p99_ms"], r["worker_cpu_ms_per_order"]] for r in rows],
+          r["worker_p99_ms"], r["edge_p99_ms"], r["worker_cpu_ms_per_order"],
+          "" if r["faust_cpu_ms_per_order"] is None else r["faust_cpu_ms_per_order"]] for r in rows],
     )  # fmt: skip
     text += f"\nidle worker (no traffic, {IDLE_S:g} s before the first rate): {idle_pct:.1f} % of a core"
     print(f"\nEnd to end, COMMIT -> websocket frame ({load()}):\n{text}\n", flush=True)
