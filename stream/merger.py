@@ -30,7 +30,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from schemas import jsonio
 from schemas.kafka_meta import partitions_of
 from schemas.messages import Unsequenced
-from stream.app import app, control, every, partials, settings
+from stream.app import IDLE_FETCH_WAIT_MS, app, control, every, partials, settings
 from stream.dead_letters import dead_letter_record
 from stream.metrics import PublishLatency
 from stream.owner import INVOICE_TOPIC, first_kept
@@ -59,7 +59,7 @@ def _consumer() -> AIOKafkaConsumer:
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",  # a resume point older than the topic's retention reads what is left
-        fetch_max_wait_ms=500,  # a long poll: the broker answers as soon as a record arrives (an idle poll costs CPU)
+        fetch_max_wait_ms=IDLE_FETCH_WAIT_MS,  # a long poll: the broker answers as soon as a record arrives
         max_partition_fetch_bytes=8 * 1024 * 1024,
     )
 

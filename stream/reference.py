@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from schemas.events import ChangeEvent, Op, ParseFailure
 from schemas.kafka_meta import partitions_of
-from stream.app import app, cdc_parser, settings
+from stream.app import IDLE_FETCH_WAIT_MS, app, cdc_parser, settings
 from stream.dead_letters import dead_letter_record
 from stream.metrics import expect_dead_letters_from
 from tables.reference import ReferenceData
@@ -66,7 +66,7 @@ async def follow_reference_data() -> None:
         enable_auto_commit=False,
         group_id=None,
         auto_offset_reset="earliest",  # a position aiokafka resets lazily is the beginning too
-        fetch_max_wait_ms=500,  # a long poll: answered as soon as a record arrives
+        fetch_max_wait_ms=IDLE_FETCH_WAIT_MS,  # a long poll: answered as soon as a record arrives
     )
     await consumer.start()
     try:
