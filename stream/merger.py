@@ -1,7 +1,8 @@
 """The merger: the worker that owns partition 0 merges every partition's state and publishes deltas.
 
 It asks every owner for a snapshot (`{WORKER_ID}.control`), reads `{WORKER_ID}.partials` into a
-`tables.merged.MergedView`, and publishes through `stream.sequencer`:
+`tables.merged.MergedView` (`stream.partials_reader`: from Kafka, or handed over by the owner in
+this process), and publishes through `stream.sequencer`:
 
 - per record, its invoice events one by one (`InvoiceCreated` with the seed's `SaleCompleted`,
   `InvoiceUpdated`, `InvoiceDeleted`), each with its own `seq`, once the view is complete;
@@ -30,11 +31,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from schemas import jsonio
 from schemas.kafka_meta import partitions_of
 from schemas.messages import Unsequenced
+from stream import partials_reader
 from stream.app import IDLE_FETCH_WAIT_MS, app, control, every, partials, settings
 from stream.dead_letters import dead_letter_record
 from stream.metrics import PublishLatency
 from stream.owner import INVOICE_TOPIC, first_kept
 from stream.ownership import owned_partitions, state_ready
+from stream.partials_reader import PartialsReader
 from stream.reference import reference, reference_ready
 from stream.sequencer import EVENT_SLOTS, PARTIALS_SRC, Sequencer, read_published, read_resume_point
 from tables import views
@@ -130,11 +133,14 @@ class Merger:
             for channel in [c for c, n in seq.event_src.items() if n // EVENT_SLOTS >= state_from]:
                 del seq.event_src[channel]  # told from a partials topic since deleted (a rebuild)
             told = [seq.event_src[c] // EVENT_SLOTS for c in (INVOICES, SALES) if c in seq.event_src]
-            consumer.seek(tp, min([state_from, *told]) if told else 0)
+            solo = set(owned_partitions(INVOICE_TOPIC)) == set(range(settings.topic_partitions))
+            reader = PartialsReader(consumer, tp, min([state_from, *told]) if told else 0, solo)
             log.info("merger started: state from partials offset %d, events from %d", state_from, min(told or [0]))
+            partials_reader.current = reader
             async with _triggers(seq):
-                await self._follow(consumer, tp, state_from)
+                await self._follow(reader, state_from)
         finally:
+            partials_reader.current = None
             await consumer.stop()
 
     async def _read_back(self) -> Sequencer:
@@ -149,16 +155,18 @@ class Merger:
                 return await read_published()
         return await read_resume_point()
 
-    async def _follow(self, consumer: AIOKafkaConsumer, tp: TopicPartition, state_from: int) -> None:
+    async def _follow(self, reader: PartialsReader, state_from: int) -> None:
         view, seq = self.view, self.seq
         assert view is not None and seq is not None
+        tp = reader.tp
         last_tick = 0.0
         while True:
-            batch = await consumer.getmany(tp, timeout_ms=int(settings.publish_interval * 1000), max_records=2000)
-            records = batch.get(tp, [])
+            records = await reader.read(settings.publish_interval)
             for record in records:
                 self.records_read += 1
                 try:
+                    if record.value is None:
+                        raise ValueError("a partials record without a value")
                     doc = jsonio.loads(record.value)
                     if record.offset >= state_from:
                         applied = view.apply(doc)
@@ -235,6 +243,7 @@ class Merger:
             "ready": view is not None and view.ready,
             "partitions_complete": sorted(view.complete) if view is not None else [],
             "records_read": self.records_read,
+            "records_handed_over": reader.taken if (reader := partials_reader.current) is not None else 0,
             "deltas_sent": self.seq.sent if self.seq is not None else 0,
             "ready_after_s": None
             if self.ready_at is None or self.started_at is None

@@ -58,11 +58,17 @@ class Sent:
 
     async def last_offset(self) -> int | None:
         """Wait for every batch; the offset of the last record (None when nothing was sent)."""
-        last = None
+        offsets = await self.offsets()
+        return offsets[-1] if offsets else None
+
+    async def offsets(self) -> list[int]:
+        """Wait for every batch; the offset of each record, in the order given."""
+        out: list[int] = []
         for fut, count in zip(self.futures, self.counts, strict=True):
             meta = await fut
-            last = meta.offset + count - 1  # type: ignore[attr-defined]  # RecordMetadata of the batch's base
-        return last
+            base: int = meta.offset  # type: ignore[attr-defined]  # RecordMetadata of the batch's first record
+            out += range(base, base + count)
+        return out
 
 
 async def send_batch(topic: str, partition: int, records: Iterable[Record]) -> Sent:

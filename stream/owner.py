@@ -32,8 +32,9 @@ from stream.app import app, cdc_parser, every, owner_input, partials, settings
 from stream.batching import batches, before_revoke_flush, bytes_table, current, writing_for
 from stream.dead_letters import dead_letter
 from stream.metrics import COMMIT_FIELD
-from stream.output import Record, delivered, send_batch
+from stream.output import Record, send_batch
 from stream.ownership import on_rebalance, owned_partitions, partition_of, state_ready
+from stream.partials_reader import Partial, hand_over
 from tables.invoice_state import InvoiceRow, LineRow
 from tables.partition_state import (
     PartitionState,
@@ -223,9 +224,13 @@ def take_batch(events: Sequence[Any], states: dict[int, PartitionState], snapsho
 
 
 async def send_records(records: Sequence[dict[str, Any]]) -> None:
-    """Send records to the merger (one batch) and wait until Kafka has them."""
+    """Send records to the merger (one batch), wait until Kafka has them, and hand them to the
+    merger if it runs in this process (stream.partials)."""
     if records:
-        await delivered([await send_batch(PARTIALS_TOPIC, 0, [(None, jsonio.dumps(r)) for r in records])])
+        values = [jsonio.dumps(r) for r in records]
+        sent = await send_batch(PARTIALS_TOPIC, 0, [(None, v) for v in values])
+        offsets = await sent.offsets()
+        hand_over([Partial(offset, value) for offset, value in zip(offsets, values, strict=True)])
 
 
 async def store_rows(writes: Sequence[tuple[int, bytes, bytes]], event_of: dict[int, Any]) -> None:
