@@ -11,7 +11,8 @@ tests each repair has (tests/unit/stream/repairs/).
 - `table_start`: the table manager starts without Faust's fixed one-second pause (restarts are quicker);
 - `fetch_wait`: the consumer reads in rounds of `WORKER_READ_WAIT_MS`: quiet partitions never hold
   up busy ones, and small writes are read together;
-- `drain_step`: the fetch loop hands an event to the agents in place, not through four tasks.
+- `drain_step`: the fetch loop hands an event to the agents in place, not through four tasks;
+- `active_set`: with no partition active, a fetch drains none (aiokafka would drain them all).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def check_versions(installed: dict[str, str] | None = None) -> None:
 def install() -> None:
     check_versions()
     from stream.repairs import (
+        active_set,
         commit_guard,
         drain_step,
         fetch_wait,
@@ -53,3 +55,4 @@ def install() -> None:
     table_start.install()
     fetch_wait.install()
     drain_step.install()
+    active_set.install()
