@@ -230,7 +230,9 @@ async def send_records(records: Sequence[dict[str, Any]]) -> None:
         values = [jsonio.dumps(r) for r in records]
         sent = await send_batch(PARTIALS_TOPIC, 0, [(None, v) for v in values])
         offsets = await sent.offsets()
-        hand_over([Partial(offset, value) for offset, value in zip(offsets, values, strict=True)])
+        if hand_over([Partial(offset, value) for offset, value in zip(offsets, values, strict=True)]):
+            # let the merger take them now: its deltas and the rows written next leave in one produce request
+            await asyncio.sleep(0)
 
 
 async def store_rows(writes: Sequence[tuple[int, bytes, bytes]], event_of: dict[int, Any]) -> None:

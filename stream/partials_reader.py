@@ -122,7 +122,9 @@ class PartialsReader:
 current: PartialsReader | None = None
 
 
-def hand_over(records: Sequence[Partial]) -> None:
+def hand_over(records: Sequence[Partial]) -> bool:
     """Give records this process's owner wrote (and Kafka acked) to the merger, if it runs here."""
-    if current is not None:
-        current.hand_over(records)
+    if current is None:
+        return False
+    current.hand_over(records)
+    return True
