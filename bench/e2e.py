@@ -76,6 +76,11 @@ COUNTRY = "Benchland"
 BASELINE_RATE = 100.0
 
 
+def cdc_topics(*tables: str) -> list[str]:
+    """The CDC topics of `tables` (default: the owner's input, invoice, invoice_line and users)."""
+    return [get_settings().cdc_topic(t) for t in tables or ("invoice", "invoice_line", "users")]
+
+
 class Tail:
     """Records (from the end, all partitions) of one topic: key -> [(kafka ts, value)] via a callback."""
 
@@ -307,7 +312,7 @@ async def bare_faust_cpu(tag: str, rate: float, seconds: float, conns: int, cdc:
     first). A probe order first proves the agent has joined its group and reads."""
     settings = get_settings()
     group = f"{tag}-faust"
-    topics = [settings.cdc_topic(t) for t in ("invoice", "invoice_line", "users")]
+    topics = cdc_topics()
     await start_group_at_end(group, topics)
     state_dir = tempfile.mkdtemp(prefix=f"{group}-")
     proc = Proc(group, [sys.executable, "-m", "bench.contenders", "faust", "--prefix", settings.topic_prefix,
@@ -345,7 +350,7 @@ async def wait_worker(port: int, proc: Proc, group: str, within: float = 300) ->
             if time.monotonic() - began > within:
                 raise TimeoutError(f"worker not ready:\n{proc.tail()}")
             await asyncio.sleep(0.5)
-    required = [settings.cdc_topic(t) for t in ("invoice", "invoice_line")]
+    required = cdc_topics("invoice", "invoice_line")
     monitor = await LagMonitor(settings.kafka_bootstrap, group, required).start()
     try:
         await monitor.until_drained(0, proc, within)
@@ -409,8 +414,7 @@ async def bench(rates: list[tuple[float, float]], conns: int, profile: bool = Fa
                 baseline[rate] = await bare_faust_cpu(tag, rate, seconds, conns, cdc)
                 print(f"[e2e] bare Faust agent at {rate:g}/s: {baseline[rate]:.2f} ms CPU per order; {load()}",
                       flush=True)  # fmt: skip
-        topics = [settings.cdc_topic(t) for t in ("invoice", "invoice_line", "users")]
-        skipped = await start_group_at_end(tag, topics)
+        skipped = await start_group_at_end(tag, cdc_topics())
         print(f"[e2e] worker group starts at the end of the CDC topics ({skipped:,} records of history skipped)")
         worker.start()
         edge.start()

@@ -58,8 +58,11 @@ class Sent:
 
     async def last_offset(self) -> int | None:
         """Wait for every batch; the offset of the last record (None when nothing was sent)."""
-        offsets = await self.offsets()
-        return offsets[-1] if offsets else None
+        last = None
+        for fut, count in zip(self.futures, self.counts, strict=True):
+            meta = await fut
+            last = meta.offset + count - 1  # type: ignore[attr-defined]  # RecordMetadata of the batch's base
+        return last
 
     async def offsets(self) -> list[int]:
         """Wait for every batch; the offset of each record, in the order given."""

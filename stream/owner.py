@@ -225,7 +225,7 @@ def take_batch(events: Sequence[Any], states: dict[int, PartitionState], snapsho
 
 async def send_records(records: Sequence[dict[str, Any]]) -> None:
     """Send records to the merger (one batch), wait until Kafka has them, and hand them to the
-    merger if it runs in this process (stream.partials)."""
+    merger if it runs in this process (stream.partials_reader)."""
     if records:
         values = [jsonio.dumps(r) for r in records]
         sent = await send_batch(PARTIALS_TOPIC, 0, [(None, v) for v in values])
